@@ -1,0 +1,1 @@
+"""torch -> ONNX export of coughwatch models (needs the ``[train]`` extra)."""

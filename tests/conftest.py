@@ -1,0 +1,5 @@
+"""Shared pytest set-up. Each fixture family lives in its own ``fx_*.py`` module."""
+
+pytest_plugins = [
+    "fx_models",
+]

@@ -1,0 +1,1 @@
+"""Training side of coughwatch (needs the ``[train]`` extra: torch, torchaudio, onnx)."""

@@ -1,0 +1,98 @@
+"""Fixed-length log-mel front end: the one definition shared by training and ONNX.
+
+:class:`FeatureSpec` fixes every DSP constant; :class:`LogMel` is the model's
+first layer, so ``export`` puts it inside the ONNX graph and the monitor holds
+no DSP code of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Final
+
+import torch
+import torchaudio
+from torch import nn
+
+from monitor.modelfile import FeatureSpecInfo
+
+NORMALIZATIONS: Final = ("none", "window_mean")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Constants of the waveform -> log-mel transform (all baked into the graph)."""
+
+    sample_rate: int = 16000
+    """Model input rate in Hz; audio is resampled to it before the graph."""
+    window_samples: int = 16000
+    """Samples per scored window at ``sample_rate`` (clips are cut/right-padded to it)."""
+    n_fft: int = 512
+    """FFT size in samples (also the STFT window length)."""
+    hop_length: int = 256
+    """STFT hop in samples."""
+    n_mels: int = 64
+    """Number of mel bands."""
+    f_min: float = 50.0
+    """Lowest mel band edge in Hz."""
+    f_max: float = 8000.0
+    """Highest mel band edge in Hz (<= sample_rate / 2)."""
+    log_offset: float = 1e-6
+    """``log(mel + log_offset)``; keeps digital silence finite."""
+    log: bool = True
+    """Apply the log; False reproduces the tutorial's raw mel power."""
+    normalize: str = "none"
+    """'none', or 'window_mean': subtract the window's mean log-mel (level invariance)."""
+
+    def __post_init__(self) -> None:
+        if self.f_max > self.sample_rate / 2 or self.f_min < 0 or self.f_min >= self.f_max:
+            raise ValueError(f"bad mel range {self.f_min}..{self.f_max} Hz at {self.sample_rate} Hz")
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
+        if min(self.window_samples, self.n_fft, self.hop_length, self.n_mels) <= 0:
+            raise ValueError("window_samples, n_fft, hop_length and n_mels must be positive")
+
+    @property
+    def n_frames(self) -> int:
+        """STFT frames per window (``center=True``)."""
+        return self.window_samples // self.hop_length + 1
+
+    @property
+    def window_s(self) -> float:
+        """Window length in seconds."""
+        return self.window_samples / self.sample_rate
+
+    def to_info(self) -> FeatureSpecInfo:
+        """The monitor-side (torch-free) mirror written into ONNX metadata."""
+        return FeatureSpecInfo(**asdict(self))
+
+
+class LogMel(nn.Module):
+    """Waveform ``[batch, window_samples]`` float32 at ``spec.sample_rate`` ->
+    log-mel ``[batch, 1, n_mels, n_frames]`` float32.
+
+    Power mel spectrogram (torchaudio, Hann window, ``center=True``, reflect
+    padding) followed by ``log(mel + log_offset)``. No per-clip max or top-dB
+    scaling, so a window scores the same alone or inside a longer clip.
+    """
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=spec.sample_rate,
+            n_fft=spec.n_fft,
+            hop_length=spec.hop_length,
+            n_mels=spec.n_mels,
+            f_min=spec.f_min,
+            f_max=spec.f_max,
+            power=2.0,
+        )
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        features = self.mel(waveform)
+        if self.spec.log:
+            features = torch.log(features + self.spec.log_offset)
+        if self.spec.normalize == "window_mean":
+            features = features - features.mean(dim=(-2, -1), keepdim=True)
+        return features.unsqueeze(1)
