@@ -22,3 +22,24 @@ class AudioInputError(CoughwatchError):
 
 class ConfigError(CoughwatchError):
     """Settings (TOML, environment, flags) are invalid."""
+
+
+# Exit statuses shared by cough-train, cough-export and cough-monitor.
+EXIT_OK = 0
+EXIT_FAILURE = 1
+"""A user-caused error (bad file, bad model, bad config, ...): one line on stderr."""
+EXIT_USAGE = 2
+"""Bad command line (argparse's own status)."""
+EXIT_PARTIAL = 3
+"""Several inputs: some failed, the good ones were still processed."""
+EXIT_UNDELIVERED = 4
+"""Events were produced but some are still waiting in the MQTT outbox."""
+
+
+def report_error(prog: str, exc: BaseException) -> int:
+    """Print ``prog: error: <one line>`` to stderr and return :data:`EXIT_FAILURE`."""
+    import sys
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_FAILURE
