@@ -1,0 +1,167 @@
+"""Building :class:`~monitor.config.ListenSettings` from a TOML file, the environment and flags.
+
+Later sources win, key by key: TOML file < ``COUGHWATCH_*`` variables <
+command-line flags. Environment names map to keys with ``__`` between table
+and key, e.g. ``COUGHWATCH_MQTT__HOST`` -> ``mqtt.host``,
+``COUGHWATCH_AUDIO__INPUT_DEVICE`` -> ``audio.input_device``; empty variables
+are ignored. Validation errors become one line each, naming the key and the
+source of its value.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from monitor.config import ListenSettings
+from monitor.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ENV_PREFIX: Final = "COUGHWATCH_"
+ENV_NESTING: Final = "__"
+ENV_CONFIG_FILE: Final = "COUGHWATCH_CONFIG"
+"""Names the TOML file when ``--config`` is not given (not a setting itself)."""
+
+Key = tuple[str, ...]
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration problems; ``lines`` has one message per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+@dataclass(frozen=True)
+class ConfigSources:
+    """Where settings come from; kept so SIGHUP can rebuild the same way."""
+
+    config_file: Path | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    flags: Mapping[str, Any] = field(default_factory=dict)
+    """Dotted key -> value from the command line (None values are ignored)."""
+
+    def effective_config_file(self) -> Path | None:
+        """``--config``, else ``$COUGHWATCH_CONFIG``, else None."""
+        if self.config_file is not None:
+            return self.config_file
+        named = self.environ.get(ENV_CONFIG_FILE, "")
+        return Path(named) if named else None
+
+
+def load_settings(sources: ConfigSources) -> ListenSettings:
+    """Merge and validate; raise :class:`ConfigErrors` with one line per problem."""
+    tree: dict[str, Any] = {}
+    origin: dict[Key, str] = {}
+    config_file = sources.effective_config_file()
+    if config_file is not None:
+        _merge(tree, origin, read_toml(config_file), str(config_file))
+    for key, value, name in env_items(sources.environ):
+        _merge(tree, origin, _nest(key, value), f"${name}")
+    for dotted, value in sources.flags.items():
+        if value is not None:
+            _merge(tree, origin, _nest(tuple(dotted.split(".")), value), _flag_name(dotted))
+    try:
+        return ListenSettings.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigErrors([_describe(err, origin) for err in exc.errors()]) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file is one clear :class:`ConfigError`."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def env_items(environ: Mapping[str, str]) -> list[tuple[Key, str, str]]:
+    """``(key path, value, variable name)`` for every non-empty ``COUGHWATCH_*`` setting."""
+    items = []
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_FILE or value == "":
+            continue
+        key = tuple(part.lower() for part in name[len(ENV_PREFIX):].split(ENV_NESTING))
+        if all(key):
+            items.append((key, value, name))
+    return items
+
+
+def _nest(key: Key, value: Any) -> dict[str, Any]:
+    tree: dict[str, Any] = {key[-1]: value}
+    for part in reversed(key[:-1]):
+        tree = {part: tree}
+    return tree
+
+
+def _merge(
+    into: dict[str, Any], origin: dict[Key, str], update: Mapping[str, Any], source: str,
+    prefix: Key = (),
+) -> None:
+    """Deep-merge ``update`` into ``into``, recording the source of every leaf."""
+    for name, value in update.items():
+        key = (*prefix, name)
+        if isinstance(value, Mapping) and isinstance(into.get(name), dict):
+            _merge(into[name], origin, value, source, key)
+            continue
+        into[name] = dict(value) if isinstance(value, Mapping) else value
+        _record(origin, key, value, source)
+
+
+def _record(origin: dict[Key, str], key: Key, value: Any, source: str) -> None:
+    origin[key] = source
+    if isinstance(value, Mapping):
+        for name, inner in value.items():
+            _record(origin, (*key, name), inner, source)
+
+
+def _describe(err: Mapping[str, Any], origin: Mapping[Key, str]) -> str:
+    """One line: ``mqtt.port: must be <= 65535 (got 70000, from --mqtt-port)``."""
+    loc = tuple(str(part) for part in err.get("loc", ()))
+    dotted = ".".join(loc) or "config"
+    source = next((origin[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in origin), None)
+    if err.get("type") == "extra_forbidden":
+        message = "unknown setting"
+    else:
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    details = []
+    if err.get("type") not in ("missing", "extra_forbidden") and "input" in err:
+        details.append(f"got {_short_repr(err['input'])}")
+    if source:
+        details.append(f"from {source}")
+    suffix = f" ({', '.join(details)})" if details else ""
+    return f"config: {dotted}: {message}{suffix}"
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _flag_name(dotted: str) -> str:
+    return FLAG_NAMES.get(dotted, "--" + dotted.split(".")[-1].replace("_", "-"))
+
+
+FLAG_NAMES: Final[dict[str, str]] = {
+    "audio.input_device": "--input-device",
+    "mqtt.host": "--mqtt-host",
+    "mqtt.port": "--mqtt-port",
+    "detector.threshold_on": "--threshold",
+}
+"""Dotted keys whose command-line flag is not simply ``--<last part>``."""
