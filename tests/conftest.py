@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "fx_models",
+    "fx_audio",
 ]

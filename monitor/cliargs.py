@@ -1,0 +1,167 @@
+"""Argument groups shared by the ``cough-monitor`` subcommands, and their settings.
+
+``replay`` and ``listen`` take the same model, detection and identity flags;
+each subcommand adds the groups it needs and turns them into settings with
+:func:`detection_settings` once the model (and so its defaults) is known.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Final
+
+from monitor.context import default_device_id
+from monitor.detector import DetectorSettings, Framing
+from monitor.errors import ConfigError
+from monitor.modelfile import ModelInfo
+
+OFF_RATIO: Final = 0.7
+"""Default ``threshold_off`` = this × ``threshold_on``."""
+DEFAULT_HOP_FRACTION: Final = 0.25
+"""Default hop = a quarter of the model's window."""
+
+
+def common_parent() -> argparse.ArgumentParser:
+    """Flags every subcommand has (``--debug``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--debug", action="store_true", help="verbose logging on stderr")
+    return parent
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--threads``."""
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model", type=Path, metavar="M.onnx",
+        help="coughwatch ONNX model (default: the model bundled with the package)",
+    )  # fmt: skip
+    group.add_argument(
+        "--threads", type=positive_int, default=1, metavar="N",
+        help="onnxruntime threads for scoring (default: 1)",
+    )  # fmt: skip
+
+
+def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Hop and event-detector flags (defaults come from the model and DetectorSettings)."""
+    group = parser.add_argument_group("event detection (times on the sample clock)")
+    add = group.add_argument
+    add("--hop-ms", type=positive_float, metavar="MS",
+        help="distance between scored windows (default: a quarter of the model's window)")
+    add("--threshold", type=unit_float, metavar="X",
+        help="onset threshold on the window score (default: the model's threshold)")
+    add("--threshold-off", type=unit_float, metavar="X",
+        help=f"a bout continues while scores stay at or above this (default: {OFF_RATIO} x --threshold)")
+    add("--onset-k", type=positive_int, metavar="K",
+        help=f"positive windows needed among the last --onset-n (default: {DetectorSettings.onset_k})")
+    add("--onset-n", type=positive_int, metavar="N",
+        help=f"k-of-n onset look-back in windows (default: {DetectorSettings.onset_n})")
+    add("--min-duration-ms", type=non_negative_float, metavar="MS",
+        help="shorter bouts are ignored (default: 0)")
+    add("--merge-gap-ms", type=non_negative_float, metavar="MS",
+        help=f"dips up to this long merge into one event (default: {DetectorSettings.merge_gap_s * 1000:g})")
+    add("--refractory-ms", type=non_negative_float, metavar="MS",
+        help="no new event starts this soon after one ended (default: 0)")  # fmt: skip
+
+
+def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--device-id``."""
+    parser.add_argument(
+        "--device-id", default=None, metavar="ID",
+        help="device id in events and event ids (default: the host name)",
+    )  # fmt: skip
+
+
+def device_id(args: argparse.Namespace) -> str:
+    """The effective device id."""
+    return args.device_id or default_device_id()
+
+
+def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[DetectorSettings, Framing]:
+    """Detector settings and framing from the flags, with the model's defaults."""
+    threshold_on = args.threshold if args.threshold is not None else info.threshold
+    threshold_off = args.threshold_off if args.threshold_off is not None else OFF_RATIO * threshold_on
+    overrides = {
+        "onset_k": args.onset_k,
+        "onset_n": args.onset_n,
+        "min_duration_s": _seconds(args.min_duration_ms),
+        "merge_gap_s": _seconds(args.merge_gap_ms),
+        "refractory_s": _seconds(args.refractory_ms),
+    }
+    settings = DetectorSettings(
+        threshold_on=threshold_on,
+        threshold_off=threshold_off,
+        **{key: value for key, value in overrides.items() if value is not None},
+    )
+    spec = info.spec
+    if args.hop_ms is None:
+        hop_samples = max(1, round(spec.window_samples * DEFAULT_HOP_FRACTION))
+    else:
+        hop_samples = round(args.hop_ms * spec.sample_rate / 1000)
+        if not 1 <= hop_samples <= spec.window_samples:
+            raise ConfigError(
+                f"--hop-ms {args.hop_ms:g} must be between one sample and the model's window "
+                f"({1000 * spec.window_s:g} ms)"
+            )
+    return settings, Framing(spec.sample_rate, spec.window_samples, hop_samples)
+
+
+def _seconds(milliseconds: float | None) -> float | None:
+    return None if milliseconds is None else milliseconds / 1000.0
+
+
+def parse_start_time(text: str) -> datetime:
+    """``--start-time``: ISO 8601; ``Z`` or no zone means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {value:g}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    value = _float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value:g}")
+    return value
+
+
+def unit_float(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    value = _float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {value:g}")
+    return value

@@ -1,0 +1,88 @@
+"""``cough-monitor info``: what a model file says about itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from monitor import cliargs
+from monitor.errors import EXIT_OK
+from monitor.modelfile import LoadedModel, load_model
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``info`` on the ``cough-monitor`` command line."""
+    parser = subparsers.add_parser(
+        "info", parents=[cliargs.common_parent()],
+        help="print a model's metadata",
+        description="Print the metadata of a coughwatch ONNX model (default: the bundled one).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--model", type=Path, metavar="M.onnx",
+        help="coughwatch ONNX model (default: the model bundled with the package)",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the metadata of ``--model``."""
+    model = load_model(args.model)
+    if args.json:
+        print(json.dumps(model_metadata(model), indent=2))
+    else:
+        sys.stdout.write(describe(model))
+    return EXIT_OK
+
+
+def model_metadata(model: LoadedModel) -> dict[str, Any]:
+    """The model's metadata as plain JSON (JSON-valued extras decoded)."""
+    info = model.info
+    return {
+        "path": str(model.path),
+        "sha256": model.sha256,
+        "model_id": model.model_id,
+        "name": info.name,
+        "preset": info.preset,
+        "format_version": info.format_version,
+        "task": info.task,
+        "labels": list(info.labels),
+        "event_labels": list(info.event_labels),
+        "threshold": info.threshold,
+        "feature_spec": asdict(info.spec),
+        "extra": {key: _decoded(value) for key, value in sorted(info.extra.items())},
+    }
+
+
+def describe(model: LoadedModel) -> str:
+    """Human-readable metadata, one ``key  value`` per line."""
+    info, spec = model.info, model.info.spec
+    scale = f"log(mel + {spec.log_offset:g})" if spec.log else "mel power (no log)"
+    rows = [
+        ("model", f"{info.name} (preset {info.preset or '-'}, format {info.format_version})"),
+        ("file", str(model.path)),
+        ("sha256", model.sha256),
+        ("task", info.task),
+        ("labels", ", ".join(info.labels)),
+        ("event labels", ", ".join(info.event_labels)),
+        ("threshold", f"{info.threshold:g}"),
+        ("input", f"{spec.sample_rate} Hz mono, {spec.window_samples} samples per window "
+                  f"({spec.window_s:.3f} s)"),
+        ("front end", f"n_fft {spec.n_fft}, hop {spec.hop_length}, {spec.n_mels} mels "
+                      f"{spec.f_min:g}-{spec.f_max:g} Hz, {scale}, normalize {spec.normalize}"),
+    ]  # fmt: skip
+    rows += [(key, value) for key, value in sorted(info.extra.items())]
+    width = max(len(key) for key, _ in rows)
+    return "".join(f"{key:<{width}}  {value}\n" for key, value in rows)
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

@@ -1,0 +1,235 @@
+"""``cough-monitor replay``: audio files (or raw PCM on stdin) through the live pipeline.
+
+stdout carries only JSON lines (events; with ``--summary`` one line per file);
+logs and errors go to stderr. A bad file is reported in one line and the
+others are still processed; the exit status then says some failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Final
+
+from monitor import cliargs
+from monitor.context import StreamContext
+from monitor.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    AudioInputError,
+    CoughwatchError,
+    report_error,
+)
+from monitor.modelfile import LoadedModel, load_model
+from monitor.outputs import (
+    EventRecorder,
+    EventsFileSink,
+    ScoreRecorder,
+    ScoresCsvWriter,
+    StdoutSink,
+)
+from monitor.pipeline import Pipeline, ScoreListener, StreamSummary
+from monitor.plot import PlotStream, plot_timelines, require_matplotlib
+from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer
+from monitor.sinks import EventSink
+from monitor.sources import RAW_FORMATS, AudioSource, FileSource, StdinSource
+
+log = logging.getLogger(__name__)
+
+PROG: Final = "cough-monitor"
+STDIN: Final = "-"
+REALTIME_BLOCK_S: Final = 0.1
+"""Block length when pacing like a microphone (``--realtime``)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``replay`` on the ``cough-monitor`` command line."""
+    parser = subparsers.add_parser(
+        "replay", parents=[cliargs.common_parent()],
+        help="score audio files through the live pipeline; JSON events on stdout",
+        description="Replay audio files (wav/flac/ogg/opus/mp3; other formats via ffmpeg) or raw "
+        "PCM on stdin ('-') through the same pipeline as the live monitor. stdout carries only "
+        "JSON lines; logs go to stderr. Exit 0: all inputs processed; 1: failure; 3: some failed.",
+    )  # fmt: skip
+    parser.add_argument("inputs", nargs="+", metavar="FILE", help="audio files; '-' = raw PCM on stdin")
+    cliargs.add_model_arguments(parser)
+    cliargs.add_detection_arguments(parser)
+    cliargs.add_identity_arguments(parser)
+    add = parser.add_argument
+    add("--realtime", action="store_true", help="pace the audio like a live microphone")
+    add("--batch", type=cliargs.positive_int, default=DEFAULT_BATCH_WINDOWS, metavar="N",
+        help=f"windows per onnxruntime call in fast replay (default: {DEFAULT_BATCH_WINDOWS})")
+    add("--start-time", type=cliargs.parse_start_time, metavar="ISO",
+        help="wall time of the first sample (default: the file's mtime; stdin: now)")
+    add("--events-out", type=Path, metavar="F", help="also append events as JSON lines to F")
+    add("--scores-out", type=Path, metavar="F.csv", help="write every window's scores to F.csv")
+    add("--plot", type=Path, metavar="F.png", help="draw the score timeline with events (needs matplotlib)")
+    add("--summary", action="store_true",
+        help='one JSON line per file: {"file","duration_s","score","mean_score","events"}')
+    raw = parser.add_argument_group("raw PCM on stdin (input '-')")
+    raw.add_argument("--raw", choices=sorted(RAW_FORMATS), help="sample format of stdin")
+    raw.add_argument("--rate", type=int, metavar="HZ", help="sample rate of stdin")
+    raw.add_argument("--channels", type=int, default=1, metavar="C", help="channels of stdin (default: 1)")  # fmt: skip
+    parser.set_defaults(handler=run, parser=parser)
+    return parser
+
+
+def build_sinks(args: argparse.Namespace, model: LoadedModel) -> list[EventSink]:
+    """Every event output of this run, shared by all inputs (closed at the end).
+
+    Extension point: other outputs (MQTT) add their sinks here from their own flags.
+    """
+    sinks: list[EventSink] = [StdoutSink()]
+    if args.events_out is not None:
+        sinks.append(EventsFileSink(args.events_out))
+    return sinks
+
+
+@dataclass
+class _Run:
+    """What one replay invocation shares across its inputs."""
+
+    args: argparse.Namespace
+    model: LoadedModel
+    scorer: Scorer
+    sinks: list[EventSink]
+    csv: ScoresCsvWriter | None
+    plots: list[PlotStream]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay every input; return the exit status."""
+    _check_inputs(args)
+    if args.plot is not None:
+        require_matplotlib()
+    model = load_model(args.model, threads=args.threads)
+    cliargs.detection_settings(args, model.info)  # validate before any input is read
+    replay = _Run(args, model, Scorer(model), build_sinks(args, model), None, [])
+    failed = 0
+    try:
+        if args.scores_out is not None:
+            replay.csv = ScoresCsvWriter(args.scores_out, model.info.labels)
+        for name in args.inputs:
+            failed += not _replay_input(replay, name)
+    finally:
+        for sink in replay.sinks:
+            sink.close()
+        if replay.csv is not None:
+            replay.csv.close()
+    if args.plot is not None:
+        plot_timelines(args.plot, replay.plots)
+    if failed == 0:
+        return EXIT_OK
+    return EXIT_FAILURE if failed == len(args.inputs) else EXIT_PARTIAL
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    if args.inputs.count(STDIN) > 1:
+        args.parser.error("stdin ('-') can be read only once")
+    if STDIN in args.inputs and (args.raw is None or args.rate is None):
+        args.parser.error("input '-' needs --raw FORMAT and --rate HZ (and --channels C)")
+    if STDIN not in args.inputs and args.raw is not None:
+        args.parser.error("--raw applies only to input '-' (stdin)")
+
+
+def _replay_input(replay: _Run, name: str) -> bool:
+    """Replay one input; report a failure in one line and return whether it succeeded."""
+    try:
+        summary = _replay_stream(replay, _open_source(replay, name), name)
+    except (CoughwatchError, OSError) as exc:
+        report_error(PROG, exc if isinstance(exc, CoughwatchError) else AudioInputError(f"{name}: {exc}"))
+        return False
+    if replay.args.summary:
+        _print_summary(name, summary)
+    return True
+
+
+def _open_source(replay: _Run, name: str) -> AudioSource:
+    rate = replay.model.info.spec.sample_rate
+    args = replay.args
+    block_s = REALTIME_BLOCK_S if args.realtime else _fast_block_s(replay)
+    if name == STDIN:
+        return StdinSource(args.raw, args.rate, args.channels, rate, block_s=block_s)
+    return FileSource(Path(name), rate, block_s=block_s)
+
+
+def _fast_block_s(replay: _Run) -> float:
+    """About one batch of windows per block (block size never changes results)."""
+    _, framing = cliargs.detection_settings(replay.args, replay.model.info)
+    return max(1.0, replay.args.batch * framing.hop_samples / framing.sample_rate)
+
+
+def _stream_start(args: argparse.Namespace, source: AudioSource) -> datetime:
+    if args.start_time is not None:
+        return args.start_time
+    if isinstance(source, FileSource):
+        return datetime.fromtimestamp(source.path.stat().st_mtime, tz=timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def _replay_stream(replay: _Run, source: AudioSource, name: str) -> StreamSummary:
+    args, model = replay.args, replay.model
+    settings, framing = cliargs.detection_settings(args, model.info)
+    context = StreamContext.for_model(
+        model, cliargs.device_id(args), source.name, _stream_start(args, source)
+    )
+    recorder, scores = EventRecorder(), ScoreRecorder()
+    listeners: list[ScoreListener] = []
+    if replay.csv is not None:
+        listeners.append(replay.csv.listener(source.name, framing.sample_rate, framing.window_samples))
+    if args.plot is not None:
+        listeners.append(scores)
+    pipeline = Pipeline(
+        replay.scorer, context, settings, framing.hop_samples,
+        sinks=[*replay.sinks, recorder], score_listeners=listeners,
+        batch_windows=1 if args.realtime else args.batch,
+    )  # fmt: skip
+    began = time.perf_counter()
+    summary = pipeline.run(source, _RealtimePacer(framing.sample_rate) if args.realtime else None)
+    elapsed_s = time.perf_counter() - began
+    log.info(
+        "%s: %.1f s of audio, %d windows, %d event(s), %.0fx real time",
+        name, summary.duration_s, summary.windows, summary.events,
+        summary.duration_s / elapsed_s if elapsed_s > 0 else float("inf"),
+    )  # fmt: skip
+    if args.plot is not None:
+        starts, values = scores.arrays(len(model.info.labels))
+        replay.plots.append(PlotStream(
+            source.name, framing.sample_rate, framing.window_samples, starts, values,
+            model.info.labels, tuple(recorder.events), settings.threshold_on, settings.threshold_off,
+        ))  # fmt: skip
+    return summary
+
+
+def _print_summary(name: str, summary: StreamSummary) -> None:
+    line = {
+        "file": name,
+        "duration_s": round(summary.duration_s, 3),
+        "score": round(summary.score, 4),
+        "mean_score": round(summary.mean_score, 4),
+        "events": summary.events,
+    }
+    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+class _RealtimePacer:
+    """Sleeps until each block's last sample would have been recorded (``--realtime``)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._t0: float | None = None
+
+    def __call__(self, end_sample: int) -> None:
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        delay_s = self._t0 + end_sample / self.sample_rate - time.monotonic()
+        if delay_s > 0:
+            time.sleep(delay_s)
