@@ -25,22 +25,24 @@ class DetectorOverrides(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    threshold_on: float | None = Field(
+    threshold: float | None = Field(
         None, ge=0.0, le=1.0,
-        description="Score at which a window counts as a cough; unset: the model's threshold.")
+        description="Onset threshold on the window score; unset: the model's threshold.")
     threshold_off: float | None = Field(
         None, ge=0.0, le=1.0,
-        description="Score that keeps an ongoing cough bout alive (hysteresis); <= threshold_on.")
+        description="A bout continues while scores stay at or above this (hysteresis); "
+        "<= threshold; unset: 0.7 x threshold.")
     onset_k: int | None = Field(
         None, ge=1, le=100, description="Positive windows among the last onset_n that confirm a cough.")
     onset_n: int | None = Field(
         None, ge=1, le=100, description="Look-back of the k-of-n onset rule, in windows.")
-    min_duration_s: float | None = Field(
-        None, ge=0.0, le=60.0, description="Shortest bout that becomes an event, in seconds.")
-    merge_gap_s: float | None = Field(
-        None, ge=0.0, le=60.0, description="Quiet gaps up to this long merge into one bout, seconds.")
-    refractory_s: float | None = Field(
-        None, ge=0.0, le=3600.0, description="No new event within this time after one ended, seconds.")
+    min_duration_ms: float | None = Field(
+        None, ge=0.0, le=60000.0, description="Shorter bouts are ignored, milliseconds.")
+    merge_gap_ms: float | None = Field(
+        None, ge=0.0, le=60000.0, description="Dips up to this long merge into one event, milliseconds.")
+    refractory_ms: float | None = Field(
+        None, ge=0.0, le=3600000.0,
+        description="No new event starts this soon after one ended, milliseconds.")
 
     def given(self) -> dict[str, Any]:
         """Only the keys that were set."""
@@ -83,10 +85,10 @@ class ListenSettings(BaseModel):
     model: Path | None = Field(
         None, description="ONNX model file; unset: the model bundled with the package.")
     threads: int = Field(1, ge=1, le=64, description="onnxruntime intra-op threads.")
-    hop_ms: int | None = Field(
-        None, ge=10, le=10000,
-        description="Time between the starts of two scored windows, ms; unset: the monitor's "
-        "default.")
+    hop_ms: float | None = Field(
+        None, gt=0.0, le=60000.0,
+        description="Distance between scored windows, ms (at most the model's window); unset: "
+        "a quarter of the model's window.")
     device_id: str | None = Field(
         None, pattern=DEVICE_ID_PATTERN,
         description="Name of this monitor in events and MQTT topics; unset: the host name.")

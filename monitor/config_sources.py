@@ -162,6 +162,6 @@ FLAG_NAMES: Final[dict[str, str]] = {
     "audio.input_device": "--input-device",
     "mqtt.host": "--mqtt-host",
     "mqtt.port": "--mqtt-port",
-    "detector.threshold_on": "--threshold",
+    "detector.threshold": "--threshold",
 }
 """Dotted keys whose command-line flag is not simply ``--<last part>``."""
