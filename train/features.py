@@ -29,7 +29,7 @@ class FeatureSpec:
     """Samples per scored window at ``sample_rate`` (clips are cut/right-padded to it)."""
     n_fft: int = 512
     """FFT size in samples (also the STFT window length)."""
-    hop_length: int = 256
+    hop_length: int = 320
     """STFT hop in samples."""
     n_mels: int = 64
     """Number of mel bands."""
