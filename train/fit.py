@@ -1,0 +1,217 @@
+"""The optimisation loop: epochs, validation, early stopping, Ctrl-C.
+
+The network's mel front end runs in float32 on the device; on CUDA the body
+runs under float16 autocast with a gradient scaler, and batches come from
+pinned memory. Shuffling is seeded, so CPU runs repeat exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from train.dataset import TrainWindows
+from train.evaluation import selection_key, task_metrics
+from train.labels import LabelScheme
+from train.models import CoughNet
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH: Final = 256
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Optimisation settings (validated by :class:`train.settings.TrainSettings`)."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    patience: int
+    """Stop after this many epochs without a better validation score."""
+    device: torch.device
+    workers: int
+    """DataLoader worker processes (0 = load in the main process)."""
+    seed: int
+    regression_loss: str = "bce"
+    """'bce' (soft targets on the logit) or 'mse' (on the sigmoid, the tutorial)."""
+
+
+@dataclass
+class EpochRecord:
+    """One row of ``history.csv``."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    metrics: dict[str, Any]
+    seconds: float
+    lr: float
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`: the best epoch's weights and metrics, the history."""
+
+    best_state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_metrics: dict[str, Any]
+    best_probs: np.ndarray
+    """Validation outputs ``[n_val, n_outputs]`` of the best epoch (for plots)."""
+    history: list[EpochRecord] = field(default_factory=list)
+    interrupted: bool = False
+    stopped_early: bool = False
+
+
+def make_loss(task: str, regression_loss: str) -> LossFn:
+    """Loss on logits: BCE (binary), CE (multiclass), BCE-soft or MSE-on-sigmoid (regression)."""
+    if task == "multiclass":
+        return nn.CrossEntropyLoss()
+    if task == "regression" and regression_loss == "mse":
+        mse = nn.MSELoss()
+        return lambda logits, targets: mse(torch.sigmoid(logits), targets)
+    return nn.BCEWithLogitsLoss()
+
+
+def forward(net: CoughNet, waveform: torch.Tensor, amp: bool) -> torch.Tensor:
+    """Logits float32 ``[batch, n_outputs]``; front end in float32, body under autocast when ``amp``."""
+    features = net.frontend(waveform)
+    with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
+        logits = net.body(features)
+    return logits.float()
+
+
+def activation(task: str, logits: torch.Tensor) -> torch.Tensor:
+    """Probabilities from logits: softmax (multiclass) or sigmoid."""
+    return torch.softmax(logits, dim=-1) if task == "multiclass" else torch.sigmoid(logits)
+
+
+@torch.no_grad()
+def validate(
+    net: CoughNet, windows: torch.Tensor, targets: torch.Tensor, loss_fn: LossFn, task: str, amp: bool
+) -> tuple[float, np.ndarray]:
+    """(mean loss, probabilities ``[n, n_outputs]``) of the validation windows ``[n, window_samples]``."""
+    net.eval()
+    device = next(net.parameters()).device
+    total, probs = 0.0, []
+    for start in range(0, len(windows), EVAL_BATCH):
+        batch = windows[start : start + EVAL_BATCH].to(device)
+        target = targets[start : start + EVAL_BATCH].to(device)
+        logits = forward(net, batch, amp)
+        total += float(loss_fn(logits, target)) * len(batch)
+        probs.append(activation(task, logits).cpu().numpy())
+    return total / max(len(windows), 1), np.concatenate(probs).astype(np.float64)
+
+
+def train_epoch(net: CoughNet, loader: DataLoader, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+                scaler: torch.amp.GradScaler, amp: bool, desc: str) -> float:
+    """One pass over ``loader``; returns the mean training loss."""
+    net.train()
+    device = next(net.parameters()).device
+    total, count = 0.0, 0
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, disable=None)
+    for waveform, target in bar:
+        waveform = waveform.to(device, non_blocking=True)
+        target = target.to(device, non_blocking=True)
+        loss = loss_fn(forward(net, waveform, amp), target)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        total += float(loss.detach()) * len(waveform)
+        count += len(waveform)
+        bar.set_postfix(loss=f"{total / count:.4f}")
+    return total / max(count, 1)
+
+
+def make_loader(dataset: TrainWindows, settings: FitSettings) -> DataLoader:
+    """Seeded shuffling loader; pinned memory on CUDA."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    return DataLoader(dataset, batch_size=settings.batch_size, shuffle=True, drop_last=False,
+                      num_workers=settings.workers, pin_memory=settings.device.type == "cuda",
+                      generator=generator)
+
+
+def fit(
+    net: CoughNet,
+    dataset: TrainWindows,
+    val_windows: torch.Tensor,
+    val_targets: torch.Tensor,
+    scheme: LabelScheme,
+    settings: FitSettings,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> FitResult:
+    """Train ``net`` in place; Ctrl-C ends training early and still returns the best epoch."""
+    net.to(settings.device)
+    amp = settings.device.type == "cuda"
+    loss_fn = make_loss(scheme.task, settings.regression_loss)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(settings.epochs, 1))
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    loader = make_loader(dataset, settings)
+    result: FitResult | None = None
+    best_key: tuple[float, float] = (-np.inf, -np.inf)
+    stale = 0
+    try:
+        for epoch in range(1, settings.epochs + 1):
+            started = time.perf_counter()
+            dataset.set_epoch(epoch)
+            train_loss = train_epoch(net, loader, loss_fn, optimizer, scaler, amp, f"epoch {epoch}/{settings.epochs}")
+            val_loss, probs = validate(net, val_windows, val_targets, loss_fn, scheme.task, amp)
+            metrics = task_metrics(scheme, val_targets.squeeze(-1).numpy(), probs)
+            record = EpochRecord(epoch, train_loss, val_loss, metrics, time.perf_counter() - started,
+                                 optimizer.param_groups[0]["lr"])
+            schedule.step()
+            _log_epoch(record, scheme.task)
+            key = selection_key(scheme.task, metrics, val_loss)
+            if result is None or key > best_key:
+                best_key, stale = key, 0
+                state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
+                history = result.history if result else []
+                result = FitResult(state, epoch, metrics, probs, history)
+            else:
+                stale += 1
+            result.history.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
+            if stale >= settings.patience:
+                log.info("no better validation score for %d epochs: stopping early", stale)
+                result.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        log.warning("interrupted: keeping the best epoch so far")
+        result = _interrupted(result, net, val_windows, val_targets, loss_fn, scheme, amp)
+    assert result is not None  # epochs >= 1 is validated by the settings
+    return result
+
+
+def _interrupted(result: FitResult | None, net: CoughNet, windows: torch.Tensor, targets: torch.Tensor,
+                 loss_fn: LossFn, scheme: LabelScheme, amp: bool) -> FitResult:
+    """Mark ``result`` interrupted; before the first epoch ends, keep the current weights."""
+    if result is None:
+        _, probs = validate(net, windows, targets, loss_fn, scheme.task, amp)
+        metrics = task_metrics(scheme, targets.squeeze(-1).numpy(), probs)
+        state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        result = FitResult(state, 0, metrics, probs)
+    result.interrupted = True
+    return result
+
+
+def _log_epoch(record: EpochRecord, task: str) -> None:
+    m = record.metrics
+    extra = f"rmse {m['rmse']:.4f} r2 {m['r2']:.3f}" if task == "regression" else f"f1 {m['f1']:.3f}"
+    log.info("epoch %d: train loss %.4f, val loss %.4f, val AUC %.4f AP %.4f %s (%.1f s)",
+             record.epoch, record.train_loss, record.val_loss, m["roc_auc"], m["average_precision"],
+             extra, record.seconds)
