@@ -2,10 +2,15 @@
 
 Replay drives it with :meth:`Pipeline.run` over an :class:`~monitor.sources.AudioSource`;
 the live daemon pushes microphone blocks with :meth:`Pipeline.process_block` and
-calls :meth:`Pipeline.finish` at shutdown. Windows completed by one block are
-scored in batches of up to ``batch_windows`` before the call returns, so live
-latency never waits for a batch to fill, and results do not depend on block
-size, pacing or batch size.
+calls :meth:`Pipeline.finish` at shutdown.
+
+Windows are scored as soon as ``batch_windows`` of them are pending (and at
+:meth:`Pipeline.finish`). Live use keeps the default of 1: every window is
+scored the moment its last sample arrives. Fast replay batches; since batch
+boundaries fall on fixed window indices, block size and pacing never change a
+single bit of the scores. Different batch sizes may change scores by float
+rounding inside onnxruntime's batched kernels (~1e-7), never event timing
+in practice.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 from monitor.context import StreamContext
 from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
 from monitor.ringbuffer import RingBuffer
-from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer
+from monitor.scorer import Scorer
 from monitor.sinks import EventSink
 from monitor.sources import AudioSource
 from monitor.stats import PipelineStats
@@ -57,7 +62,7 @@ class Pipeline:
         hop_samples: int,
         sinks: Sequence[EventSink] = (),
         score_listeners: Sequence[ScoreListener] = (),
-        batch_windows: int = DEFAULT_BATCH_WINDOWS,
+        batch_windows: int = 1,
         stats_interval_s: float | None = None,
     ) -> None:
         info = scorer.model.info
@@ -97,7 +102,6 @@ class Pipeline:
             self.stats.overflows += 1
             self._feed(np.zeros(start_sample - expected, dtype=np.float32))
         self._feed(np.asarray(block, dtype=np.float32).reshape(-1))
-        self._score_pending()
         self.stats.compute_s += time.perf_counter() - began
         self._maybe_emit_stats()
 
@@ -105,7 +109,10 @@ class Pipeline:
         """End of stream: close open bouts and return the summary (idempotent)."""
         if not self._finished:
             self._finished = True
+            began = time.perf_counter()
+            self._score_pending()
             self._score_short_stream()
+            self.stats.compute_s += time.perf_counter() - began
             for _, detector in self.detectors:
                 self._dispatch(detector.flush())
         return self.summary()

@@ -114,7 +114,7 @@ class FileSource(AudioSource):
             raise AudioInputError(f"{self.path}: empty file (0 bytes)") from None
         if shutil.which("ffmpeg") is None:
             raise AudioInputError(
-                f"{self.path}: unsupported or corrupt audio ({_first_line(exc)}); "
+                f"{self.path}: corrupt or unsupported audio ({_first_line(exc)}); "
                 "install ffmpeg to read other formats"
             ) from None
         log.debug("%s: soundfile cannot read it (%s), using ffmpeg", self.path, exc)
@@ -148,7 +148,7 @@ def _ffmpeg_blocks(path: Path, rate: int, block_frames: int) -> Iterator[np.ndar
         err = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait() != 0:
             last = err.splitlines()[-1] if err else f"ffmpeg exit status {proc.returncode}"
-            raise AudioInputError(f"{path}: not readable as audio (ffmpeg: {last[:200]})")
+            raise AudioInputError(f"{path}: corrupt or unsupported audio (ffmpeg: {last[:200]})")
 
 
 class StdinSource(AudioSource):
