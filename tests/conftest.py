@@ -3,4 +3,5 @@
 pytest_plugins = [
     "fx_models",
     "fx_audio",
+    "fx_train",
 ]
