@@ -22,7 +22,8 @@ PROG: Final = "cough-monitor"
 SUBCOMMANDS: Final[list[str]] = [
     "monitor.replay",
     "monitor.info",
-    # live helper: "monitor.daemon" (listen), "monitor.mic" (devices)
+    "monitor.listen",  # live helper: the daemon
+    "monitor.devices",  # live helper: audio inputs
 ]
 EXIT_INTERRUPTED: Final = 130
 

@@ -122,10 +122,37 @@ class Microphone:
         self._sd = self._sd or sounddevice_module()
         self._open_stream()
 
+    def open_or_retry(self) -> None:
+        """Open now if possible; otherwise log, count a stall and keep retrying in :meth:`read`."""
+        self._sd = self._sd or sounddevice_module()
+        try:
+            self._open_stream()
+        except AudioInputError as exc:
+            self._counters.stalls += 1
+            self._state, self._reason = "stalled", str(exc)
+            log.warning("audio input unavailable (%s); retrying", exc)
+            self._next_attempt_at = time.monotonic() + self._backoff_s
+
     def close(self) -> None:
-        """Stop and close the stream (idempotent)."""
+        """Stop and close the stream, discarding queued audio (idempotent)."""
         self._close_stream()
         self._state, self._reason = "closed", "closed"
+
+    def stop_and_drain(self) -> list[MicBlock]:
+        """Stop the stream gracefully and return the blocks still queued (shutdown)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            _close_with_timeout(stream, graceful=True)
+        blocks = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, np.ndarray) and (block := self._convert(item)) is not None:
+                blocks.append(block)
+        self._state, self._reason = "closed", "closed"
+        return blocks
 
     def wake(self) -> None:
         """Make a blocked :meth:`read` return None soon (for shutdown)."""
@@ -282,12 +309,18 @@ class Microphone:
                 break
 
 
-def _close_with_timeout(stream: Any) -> None:
-    """Abort and close a stream; a hung device must not hang the worker."""
+def _close_with_timeout(stream: Any, graceful: bool = False) -> None:
+    """Stop (``graceful``: let queued buffers finish) or abort, then close the stream.
+
+    Runs in a helper thread: a hung device must not hang the worker.
+    """
 
     def close() -> None:
         try:
-            stream.abort(ignore_errors=True)
+            if graceful:
+                stream.stop(ignore_errors=True)
+            else:
+                stream.abort(ignore_errors=True)
             stream.close(ignore_errors=True)
         except Exception as exc:  # PortAudio errors on a dead device are expected here
             log.debug("closing the input stream: %s", exc)

@@ -48,6 +48,8 @@ def sounddevice_module() -> ModuleType:
             f"cannot use the microphone: {exc} (install the PortAudio library, "
             "e.g. 'apt install libportaudio2')"
         ) from None
+    except Exception as exc:  # sounddevice.PortAudioError: PortAudio failed to initialise
+        raise AudioInputError(f"cannot initialise PortAudio: {exc}") from None
     return sounddevice
 
 

@@ -1,0 +1,117 @@
+"""``cough-monitor listen``: the live daemon's command line.
+
+Flags override the TOML file (``--config``) and ``COUGHWATCH_*`` variables;
+see :mod:`monitor.config_sources`. Start-up problems are one line each on
+stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any, Final
+
+from monitor import cliargs
+from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
+from monitor.daemon import Daemon
+from monitor.errors import EXIT_FAILURE, ConfigError, report_error
+from monitor.outputs import StdoutSink
+
+PROG: Final = "cough-monitor"
+
+FLAG_KEYS: Final[dict[str, str]] = {
+    "model": "model",
+    "threads": "threads",
+    "hop_ms": "hop_ms",
+    "threshold": "detector.threshold",
+    "threshold_off": "detector.threshold_off",
+    "onset_k": "detector.onset_k",
+    "onset_n": "detector.onset_n",
+    "min_duration_ms": "detector.min_duration_ms",
+    "merge_gap_ms": "detector.merge_gap_ms",
+    "refractory_ms": "detector.refractory_ms",
+    "device_id": "device_id",
+    "state_dir": "state_dir",
+    "stats_interval_s": "stats_interval_s",
+    "input_device": "audio.input_device",
+    "block_ms": "audio.block_ms",
+    "stall_timeout_s": "audio.stall_timeout_s",
+    "mqtt_host": "mqtt.host",
+    "mqtt_port": "mqtt.port",
+}
+"""argparse destination -> settings key (dotted)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``listen`` on the ``cough-monitor`` command line."""
+    parser = subparsers.add_parser(
+        "listen", parents=[cliargs.common_parent()],
+        help="listen to a microphone and report cough events (the daemon)",
+        description="Score live microphone audio and report cough events: JSON lines on stdout "
+        "(the journal under systemd) and MQTT when configured. Settings come from --config, "
+        "COUGHWATCH_* environment variables (COUGHWATCH_MQTT__HOST, ...) and these flags, "
+        "flags winning. SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.",
+    )  # fmt: skip
+    parser.add_argument("--config", type=Path, metavar="FILE.toml",
+                        help="settings file (see systemd/coughwatch.toml.example); "
+                        "default: $COUGHWATCH_CONFIG if set")  # fmt: skip
+    cliargs.add_model_arguments(parser)
+    cliargs.add_detection_arguments(parser)
+    _add_audio_arguments(parser)
+    _add_output_arguments(parser)
+    parser.set_defaults(handler=run, threads=None)  # None: not given, the config decides
+    return parser
+
+
+def _add_audio_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("audio input")
+    add = group.add_argument
+    add("--input-device", metavar="NAME|INDEX",
+        help="input device name (a unique part is enough) or index from `cough-monitor devices` "
+        "(default: the system default input)")
+    add("--block-ms", type=cliargs.positive_int, metavar="MS",
+        help="audio per callback in ms (default: 100)")
+    add("--stall-timeout-s", type=cliargs.positive_float, metavar="S",
+        help="no audio for this long = stalled: reopen the device, stop feeding the systemd "
+        "watchdog (default: 5)")  # fmt: skip
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("identity and outputs")
+    add = group.add_argument
+    add("--device-id", metavar="ID", help="name of this monitor in events and MQTT topics "
+        "(default: the host name)")
+    add("--mqtt-host", metavar="HOST", help="MQTT broker (other MQTT settings: [mqtt] in the "
+        "config or COUGHWATCH_MQTT__*); default: no MQTT")
+    add("--mqtt-port", type=cliargs.positive_int, metavar="PORT",
+        help="MQTT broker port (default: 1883, 8883 with TLS)")
+    add("--state-dir", type=Path, metavar="DIR",
+        help="directory of the durable MQTT outbox (default: $STATE_DIRECTORY, else "
+        "~/.local/state/coughwatch)")
+    add("--stats-interval-s", type=cliargs.positive_float, metavar="S",
+        help="seconds between stats messages (default: 60)")  # fmt: skip
+
+
+def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags that were given, as dotted settings keys."""
+    flags = {key: getattr(args, dest, None) for dest, key in FLAG_KEYS.items()}
+    if args.debug:
+        flags["debug"] = True
+    return {key: value for key, value in flags.items() if value is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load and validate the settings, then run the daemon until stopped."""
+    sources = ConfigSources(config_file=args.config, environ=dict(os.environ),
+                            flags=flag_overrides(args))  # fmt: skip
+    try:
+        settings = load_settings(sources)
+    except ConfigErrors as exc:
+        for line in exc.lines:
+            report_error(PROG, ConfigError(line))
+        return EXIT_FAILURE
+    if settings.debug:
+        logging.getLogger().setLevel(logging.DEBUG)
+    return Daemon(sources, settings, [StdoutSink()]).run()

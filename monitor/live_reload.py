@@ -1,0 +1,82 @@
+"""SIGHUP: apply a new version of the listen settings to the running worker.
+
+Only what changed is rebuilt: the engine (model, threads, hop, detector), the
+microphone (audio settings, or a model at another rate), the MQTT sink (broker
+settings, device id, state directory). A new engine that cannot be built (bad
+model file, inconsistent thresholds) leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Final
+
+from monitor.config import ListenSettings
+from monitor.errors import CoughwatchError
+from monitor.live_engine import (
+    build_engine,
+    build_mqtt_sink,
+    device_id,
+    engine_inputs,
+    mic_settings,
+    mqtt_inputs,
+)
+from monitor.mic import Microphone
+
+if TYPE_CHECKING:
+    from monitor.live_worker import LiveWorker
+
+log = logging.getLogger(__name__)
+
+RELOAD_FLUSH_S: Final = 2.0
+"""Longest wait for the old MQTT sink's outbox when the MQTT settings change."""
+
+
+def apply_reload(worker: LiveWorker, new: ListenSettings) -> None:
+    """Rebuild what ``new`` changes, on the worker thread (between two blocks)."""
+    old = worker.settings
+    logging.getLogger().setLevel(logging.DEBUG if new.debug else logging.INFO)
+    engine = worker.engine
+    if engine_inputs(new) != engine_inputs(old):
+        try:
+            engine = build_engine(new)
+        except CoughwatchError as exc:
+            log.error("reload rejected, keeping the running configuration: %s", exc)
+            return
+    restart_epoch = engine is not worker.engine or device_id(new) != device_id(old)
+    new_mic = mic_settings(new, engine.sample_rate)
+    if restart_epoch or new_mic != worker.mic.settings:
+        worker.finish_epoch()
+    worker.engine, worker.settings = engine, new
+    if new_mic != worker.mic.settings:
+        _replace_microphone(worker, Microphone(new_mic))
+    if mqtt_inputs(new) != mqtt_inputs(old):
+        _replace_mqtt(worker, old)
+    log.info("configuration reloaded")
+
+
+def _replace_microphone(worker: LiveWorker, mic: Microphone) -> None:
+    log.info("reload: reopening the audio input (%s)", mic.settings)
+    worker.mic.close()
+    worker.mic = mic
+    mic.open_or_retry()
+
+
+def _replace_mqtt(worker: LiveWorker, old: ListenSettings) -> None:
+    """Close the old sink (its outbox keeps what is undelivered), open the new one."""
+    if worker.mqtt_sink is not None:
+        # Undelivered events stay in the durable outbox and the new sink sends them:
+        # do not hold up the audio for a long flush.
+        if hasattr(worker.mqtt_sink, "flush_timeout_s"):
+            worker.mqtt_sink.flush_timeout_s = min(worker.mqtt_sink.flush_timeout_s, RELOAD_FLUSH_S)
+        worker.mqtt_sink.close()
+        worker.mqtt_sink = None
+    try:
+        worker.mqtt_sink = build_mqtt_sink(worker.settings, worker.engine.model)
+    except CoughwatchError as exc:
+        log.error("reload: MQTT settings unusable (%s); going back to the previous ones", exc)
+        try:
+            worker.mqtt_sink = build_mqtt_sink(old, worker.engine.model)
+        except CoughwatchError as again:
+            log.error("MQTT stays off until the next reload: %s", again)
+    worker.replace_sinks()
