@@ -23,11 +23,13 @@ from monitor.errors import (
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_UNDELIVERED,
     AudioInputError,
     CoughwatchError,
     report_error,
 )
 from monitor.modelfile import LoadedModel, load_model
+from monitor.mqtt import cli as mqtt_cli
 from monitor.outputs import (
     EventRecorder,
     EventsFileSink,
@@ -77,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     raw.add_argument("--raw", choices=sorted(RAW_FORMATS), help="sample format of stdin")
     raw.add_argument("--rate", type=int, metavar="HZ", help="sample rate of stdin")
     raw.add_argument("--channels", type=int, default=1, metavar="C", help="channels of stdin (default: 1)")  # fmt: skip
+    mqtt_cli.add_mqtt_arguments(parser)
     parser.set_defaults(handler=run, parser=parser)
     return parser
 
@@ -89,6 +92,9 @@ def build_sinks(args: argparse.Namespace, model: LoadedModel) -> list[EventSink]
     sinks: list[EventSink] = [StdoutSink()]
     if args.events_out is not None:
         sinks.append(EventsFileSink(args.events_out))
+    mqtt_sink = mqtt_cli.build_mqtt_sink(args, model, cliargs.device_id(args))
+    if mqtt_sink is not None:
+        sinks.append(mqtt_sink)
     return sinks
 
 
@@ -126,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         plot_timelines(args.plot, replay.plots)
     if failed == 0:
-        return EXIT_OK
+        # the MQTT sink logged how many events wait in which outbox
+        return EXIT_UNDELIVERED if mqtt_cli.undelivered_events(replay.sinks) else EXIT_OK
     return EXIT_FAILURE if failed == len(args.inputs) else EXIT_PARTIAL
 
 

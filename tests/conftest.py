@@ -4,4 +4,5 @@ pytest_plugins = [
     "fx_models",
     "fx_audio",
     "fx_train",
+    "fx_mosquitto",
 ]
