@@ -66,7 +66,7 @@ class AudioSource:
             resampler = soxr.ResampleStream(self.input_rate, self.target_rate, 1, dtype="float32")
         start_sample, native_frames = 0, 0
         for frames in self._native_blocks():
-            mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1, dtype=np.float32)
+            mono = mix_down(frames)
             self._check_finite(mono, native_frames)
             native_frames += len(mono)
             out = resampler.resample_chunk(mono) if resampler else mono
@@ -193,6 +193,21 @@ class StdinSource(AudioSource):
                     f"stdin: truncated stream: {len(data) - whole} trailing bytes do not make "
                     f"a whole {self.raw_format} frame of {self.channels} channel(s)"
                 )
+
+
+def mix_down(frames: np.ndarray) -> np.ndarray:
+    """Channel mean of float32 ``[n, channels]`` as float32 ``[n]``.
+
+    Summed column by column: many times faster than ``mean(axis=1)`` or a BLAS
+    matrix-vector product on ``[n, 2]`` data.
+    """
+    if frames.shape[1] == 1:
+        return frames[:, 0]
+    mono = frames[:, 0].copy()
+    for channel in range(1, frames.shape[1]):
+        mono += frames[:, channel]
+    mono *= np.float32(1.0 / frames.shape[1])
+    return mono
 
 
 def _read_exactly(stream: BinaryIO, n_bytes: int) -> bytes:
