@@ -9,10 +9,12 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from fx_audio import write_audio
 from fx_models import make_energy_model
 
 from monitor.context import StreamContext
 from monitor.detector import DetectorSettings
+from monitor.errors import AudioInputError
 from monitor.modelfile import load_model
 from monitor.outputs import EventRecorder, ScoreRecorder
 from monitor.pipeline import Pipeline
@@ -157,11 +159,8 @@ def test_stats_snapshot_reports_level_windows_and_recent_coughs(energy_model, st
 def test_a_source_failing_midway_still_closes_the_open_bout(energy_model, tmp_path):
     audio = np.full(16000 * 3, 0.3, np.float32)
     audio[16000 * 2 + 8000] = np.nan
-    path = tmp_path / "loud_then_nan.wav"
-    import soundfile
-
-    soundfile.write(str(path), audio, 16000, subtype="FLOAT")
+    path = write_audio(tmp_path / "loud_then_nan.wav", audio, 16000)
     pipeline, events, _ = make_pipeline(energy_model)
-    with pytest.raises(Exception, match="non-finite"):
+    with pytest.raises(AudioInputError, match="non-finite"):
         pipeline.run(FileSource(path, 16000, block_s=0.5))
     assert len(events.onsets) == 1 and len(events.events) == 1
