@@ -5,4 +5,5 @@ pytest_plugins = [
     "fx_audio",
     "fx_train",
     "fx_mosquitto",
+    "fx_pulse",
 ]

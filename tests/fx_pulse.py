@@ -12,6 +12,7 @@ The server can be killed and started again on the same socket.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -71,6 +72,7 @@ class PulseServer:
                  "--channels=1", "--latency-msec=20", f"--device={SINK}"],
                 env=self.env, stdin=zeros, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
+        self._wait_audio_flowing()
 
     def kill(self) -> None:
         """Kill the server like a crash (SIGKILL); the keep-alive goes with it."""
@@ -115,6 +117,22 @@ class PulseServer:
                 raise RuntimeError(f"paplay {wav}: {err.decode(errors='replace').strip()}")
         return proc
 
+    def _wait_audio_flowing(self) -> None:
+        """Block until a recorder gets audio: a fresh server takes ~1.7 s to deliver any."""
+        recorder = subprocess.Popen(
+            ["parec", "--raw", "--format=s16le", f"--rate={RATE_HZ}", "--channels=1",
+             "--latency-msec=20", f"--device={SINK}.monitor"],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            assert recorder.stdout is not None
+            ready, _, _ = select.select([recorder.stdout], [], [], START_TIMEOUT_S)
+            if not ready or not recorder.stdout.read(2):
+                raise RuntimeError("PulseAudio started but delivers no audio")
+        finally:
+            recorder.kill()
+            recorder.wait()
+
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -134,7 +152,7 @@ class PulseServer:
 @pytest.fixture
 def pulse() -> Iterator[PulseServer]:
     """A running PulseAudio null-sink "microphone" (skips when PulseAudio is missing)."""
-    for tool in ("pulseaudio", "pactl", "pacat", "paplay"):
+    for tool in ("pulseaudio", "pactl", "pacat", "paplay", "parec"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} not installed (apt install pulseaudio pulseaudio-utils)")
     root = Path(tempfile.mkdtemp(prefix="cwpa-", dir="/tmp"))
