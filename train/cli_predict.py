@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 from pathlib import Path
 from typing import Final
 
@@ -39,7 +40,7 @@ def open_predictor(run: Path, device: str) -> Predictor:
         raise CoughwatchError(f"{path}: no such checkpoint (train first: cough-train --manifest ... --out {run})")
     try:
         checkpoint = load_checkpoint(path)
-    except (ValueError, RuntimeError, OSError, KeyError) as exc:
+    except (pickle.UnpicklingError, EOFError, ValueError, RuntimeError, OSError, KeyError) as exc:
         raise CoughwatchError(f"{path}: not a coughwatch checkpoint ({' '.join(str(exc).split())[:200]})") from None
     return Predictor(checkpoint, resolve_device(device))
 

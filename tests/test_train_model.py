@@ -1,0 +1,63 @@
+"""The front end and the presets: LogMel equals torchaudio's MelSpectrogram + log; seed shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchaudio
+
+from train.features import FeatureSpec, LogMel
+from train.models import PRESETS, ScoringModel, build_model, preset_config
+from train.summary import layer_rows, summary_text
+
+pytestmark = pytest.mark.train
+
+
+def test_logmel_equals_torchaudio_melspectrogram_plus_log():
+    spec = FeatureSpec()
+    wave = torch.randn(3, spec.window_samples) * 0.1
+    reference = torchaudio.transforms.MelSpectrogram(
+        sample_rate=spec.sample_rate, n_fft=spec.n_fft, hop_length=spec.hop_length, n_mels=spec.n_mels,
+        f_min=spec.f_min, f_max=spec.f_max, power=2.0,
+    )(wave)
+    expected = torch.log(reference + spec.log_offset).unsqueeze(1)
+    out = LogMel(spec)(wave)
+    assert out.shape == (3, 1, spec.n_mels, spec.n_frames)
+    torch.testing.assert_close(out, expected)
+
+
+def test_logmel_scores_a_window_alone_as_inside_a_batch():
+    spec = FeatureSpec()
+    wave = torch.randn(4, spec.window_samples)
+    batch = LogMel(spec)(wave)
+    torch.testing.assert_close(LogMel(spec)(wave[2:3]), batch[2:3])  # no per-batch scaling
+
+
+def test_seed_preset_shapes_match_the_tutorial():
+    config = preset_config("seed", "regression", 1)
+    spec = config.spec
+    assert (spec.sample_rate, spec.window_samples, spec.n_fft, spec.hop_length, spec.n_mels) == (
+        22050, 22050, 1024, 512, 64)
+    net = build_model(config)
+    rows = {r.name: r.output_shape for r in layer_rows(net, torch.zeros(1, 22050))}
+    assert rows["frontend"] == (1, 1, 64, 44)
+    assert rows["body.conv.0"] == (1, 16, 66, 46)
+    assert ScoringModel(net.eval())(torch.zeros(2, 22050)).shape == (2, 1)
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_maps_waveforms_to_probabilities(preset):
+    config = preset_config(preset, "multiclass", 3)
+    scores = ScoringModel(build_model(config).eval())(torch.randn(2, config.spec.window_samples) * 0.1)
+    assert scores.shape == (2, 3)
+    torch.testing.assert_close(scores.sum(dim=1), torch.ones(2))
+
+
+def test_summary_lists_layers_shapes_and_parameter_total():
+    config = preset_config("default", "binary", 1)
+    net = build_model(config)
+    text = summary_text(net, torch.zeros(1, config.spec.window_samples))
+    total = sum(p.numel() for p in net.parameters())
+    assert f"total parameters: {total:,}" in text
+    spec = config.spec
+    assert "Conv2d" in text and f"[1, {config.channels[0]}, {spec.n_mels}, {spec.n_frames}]" in text
