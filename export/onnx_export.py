@@ -1,6 +1,10 @@
 """Write a checkpoint as ONE ONNX file: LogMel front end + network + activation.
 
-Graph I/O and metadata keys follow :mod:`monitor.modelfile`.
+Graph I/O and metadata keys follow :mod:`monitor.modelfile`. Inside the graph
+the front end's output (log-mel ``[batch, 1, n_mels, n_frames]``) is the value
+named :data:`LOG_MEL_NAME`, so parity checks and quantisation can find it; the
+exporter's per-node debug metadata (stack traces holding machine paths) is
+dropped.
 """
 
 from __future__ import annotations
@@ -8,14 +12,15 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from collections.abc import Mapping
-from contextlib import redirect_stdout
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Final
 
 import onnx
 import torch
 
+from export.errors import ExportError
 from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, ModelInfo
 from train.models import Checkpoint, ScoringModel
 
@@ -23,6 +28,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OPSET: Final = 18
 """Verified with torchaudio's MelSpectrogram under the dynamo exporter."""
+LOG_MEL_NAME: Final = "log_mel"
+"""Name of the front end's output value inside the exported graph."""
+FRONTEND_SCOPE: Final = "net.frontend"
+"""Module path of ``LogMel`` inside ``ScoringModel`` (as the exporter records it)."""
+MIN_OPSET: Final = 18
+"""Lowest opset the dynamo exporter implements (it silently bumps lower requests)."""
+_SCOPE_KEY: Final = "pkg.torch.onnx.name_scopes"
+MAX_BATCH: Final = 4096
 
 
 def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -> ModelInfo:
@@ -49,35 +62,100 @@ def export_onnx(
     """Export ``checkpoint`` to ``out_path``; return the metadata written.
 
     Input ``waveform`` float32 ``[batch, window_samples]`` (dynamic batch),
-    output ``scores`` float32 ``[batch, n_outputs]`` probabilities.
+    output ``scores`` float32 ``[batch, n_outputs]`` probabilities. Raises
+    :class:`ExportError` when the exporter or ``onnx.checker`` rejects it.
     """
-    scoring = ScoringModel(checkpoint.build()).eval()
-    window = checkpoint.config.spec.window_samples
-    example = (torch.zeros(2, window),)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            scoring,
-            example,
-            dynamo=True,
-            opset_version=opset,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_shapes=({0: batch},),
-            verbose=False,
-        )
-    proto = program.model_proto
+    proto = _trace(checkpoint, opset)
+    _name_frontend_output(proto)
+    _strip_debug_metadata(proto)
     info = model_info(checkpoint, extra_metadata)
-    del proto.metadata_props[:]
-    for key, value in info.to_metadata_props().items():
-        onnx.helper.set_model_props(proto, {**_props(proto), key: value})
+    onnx.helper.set_model_props(proto, info.to_metadata_props())
     proto.producer_name = "coughwatch"
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"onnx.checker rejects the export: {_first_line(exc)}") from None
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(proto, str(out_path))
     return info
 
 
-def _props(proto: onnx.ModelProto) -> dict[str, str]:
-    return {p.key: p.value for p in proto.metadata_props}
+def check_opset(opset: int) -> None:
+    """Raise :class:`ExportError` unless ``MIN_OPSET <= opset <=`` the installed onnx's newest."""
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise ExportError(f"opset {opset} not supported: choose {MIN_OPSET}..{newest}")
+
+
+def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
+    check_opset(opset)
+    scoring = ScoringModel(checkpoint.build()).eval()
+    example = (torch.zeros(2, checkpoint.config.spec.window_samples),)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    try:
+        with warnings.catch_warnings(), redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                scoring,
+                example,
+                dynamo=True,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: batch},),
+                verbose=False,
+            )
+    except Exception as exc:  # the exporter raises many unrelated types
+        raise ExportError(f"torch.onnx.export failed at opset {opset}: {_first_line(exc)}") from None
+    proto = program.model_proto
+    got = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if got != opset:
+        raise ExportError(f"opset {opset} requested but the exporter produced opset {got}")
+    del proto.metadata_props[:]
+    return proto
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a chatty library logger (the exporter warns about absent torchvision)."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _in_frontend(node: onnx.NodeProto) -> bool:
+    scopes = next((p.value for p in node.metadata_props if p.key == _SCOPE_KEY), "")
+    return f"'{FRONTEND_SCOPE}'" in scopes
+
+
+def _name_frontend_output(proto: onnx.ModelProto) -> None:
+    """Rename the one value flowing from the front end into the body to :data:`LOG_MEL_NAME`."""
+    nodes = proto.graph.node
+    produced = {out for node in nodes if _in_frontend(node) for out in node.output}
+    consumed = {inp for node in nodes if not _in_frontend(node) for inp in node.input}
+    crossing = produced & consumed
+    if len(crossing) != 1:
+        raise ExportError(
+            f"cannot locate the log-mel output in the exported graph ({len(crossing)} candidates)"
+        )
+    old = crossing.pop()
+    for node in nodes:
+        node.input[:] = [LOG_MEL_NAME if name == old else name for name in node.input]
+        node.output[:] = [LOG_MEL_NAME if name == old else name for name in node.output]
+    for value in proto.graph.value_info:
+        if value.name == old:
+            value.name = LOG_MEL_NAME
+
+
+def _strip_debug_metadata(proto: onnx.ModelProto) -> None:
+    for node in proto.graph.node:
+        del node.metadata_props[:]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "fx_models",
+    "fx_export",
     "fx_audio",
     "fx_train",
     "fx_mosquitto",

@@ -1,0 +1,65 @@
+"""Find and read the checkpoint of a training run (``runs/NAME/model.pt``)."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Final
+
+import torch
+
+from export.errors import ExportError
+from train.models import Checkpoint
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME: Final = "model.pt"
+"""File name ``cough-train`` gives the checkpoint inside a run directory."""
+
+
+def checkpoint_path(run: Path) -> Path:
+    """``run`` itself when it is a file, else ``run/model.pt``; raise :class:`ExportError` if absent."""
+    if run.is_file():
+        return run
+    if run.is_dir():
+        path = run / CHECKPOINT_NAME
+        if path.is_file():
+            return path
+        raise ExportError(f"{run}: no {CHECKPOINT_NAME} in this run directory (did training finish?)")
+    raise ExportError(f"{run}: no such run directory or checkpoint file")
+
+
+def load_checkpoint(run: Path) -> Checkpoint:
+    """Read the checkpoint of ``run`` (a run directory or a ``model.pt``) onto the CPU.
+
+    Only tensors and plain Python are unpickled (``weights_only=True``); any
+    other file gives one :class:`ExportError` line naming it.
+    """
+    path = checkpoint_path(run)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower():
+            raise ExportError(f"{path}: not a coughwatch checkpoint (it holds objects other than "
+                              "tensors and plain Python; refusing to unpickle them)") from None
+        raise ExportError(f"{path}: not a coughwatch checkpoint ({_first(exc)})") from None
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError, AttributeError,
+            TypeError) as exc:
+        raise ExportError(f"{path}: not a coughwatch checkpoint ({_first(exc)})") from None
+    if not isinstance(data, dict):
+        raise ExportError(f"{path}: not a coughwatch checkpoint (holds a {type(data).__name__})")
+    try:
+        checkpoint = Checkpoint.from_dict(data)
+        checkpoint.build()  # the weights must fit the config
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ExportError(f"{path}: not a usable coughwatch checkpoint ({_first(exc)})") from None
+    log.info("checkpoint %s: preset %s, task %s, labels %s", path, checkpoint.config.preset,
+             checkpoint.config.task, checkpoint.labels)
+    return checkpoint
+
+
+def _first(exc: BaseException) -> str:
+    """The exception's message on one line, shortened."""
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
