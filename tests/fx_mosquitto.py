@@ -28,6 +28,8 @@ from pathlib import Path
 import pytest
 
 from monitor.events import CoughEvent, stable_event_id
+from monitor.mqtt.settings import MqttSettings
+from monitor.mqtt.sink import MqttSink, make_mqtt_sink
 
 READY_TIMEOUT_S = 5.0
 STREAM_START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -68,7 +70,7 @@ class Broker:
     def _config(self, password_file: Path | None) -> str:
         lines = [f"listener {self.port} 127.0.0.1", "persistence true",
                  f"persistence_location {self.workdir / 'data'}/", "log_type all",
-                 f"log_dest file {self.log_path}"]
+                 f"log_dest file {self.log_path}", "set_tcp_nodelay true"]
         if os.geteuid() == 0:
             lines.append("user root")
         if password_file is not None:
@@ -119,6 +121,8 @@ class Received:
     qos: int
     topic: str
     payload: str
+    arrived_s: float = 0.0
+    """``time.monotonic()`` when the line was read."""
 
 
 @dataclass
@@ -134,7 +138,8 @@ class Subscriber:
         for line in self.proc.stdout:
             retained, qos, topic, payload = line.rstrip("\n").split(" ", 3)
             with self._cond:
-                self.messages.append(Received(retained == "1", int(qos), topic, payload))
+                self.messages.append(
+                    Received(retained == "1", int(qos), topic, payload, time.monotonic()))
                 self._cond.notify_all()
 
     def wait_for(self, predicate: Callable[[list[Received]], bool], timeout_s: float = 10.0,
@@ -214,6 +219,78 @@ def make_password_file(path: Path, users: dict[str, str]) -> Path:
     return path
 
 
+class TcpProxy:
+    """A loopback TCP relay to ``target_port`` that can withhold traffic and cut connections.
+
+    Injects the one fault a real broker cannot: a link that dies while messages
+    are in flight (sent, not acknowledged). ``hold()`` stops relaying in both
+    directions; ``cut()`` closes every relayed connection and drops what was held.
+    New connections are accepted (and relayed) throughout.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self._cond = threading.Condition()
+        self._holding = False
+        self._epoch = 0  # +1 per cut: relays of an older epoch drop their data and exit
+        self._socks: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                return
+            with self._cond:
+                self._socks += [client, upstream]
+                epoch = self._epoch
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._relay, args=(src, dst, epoch), daemon=True).start()
+
+    def _relay(self, src: socket.socket, dst: socket.socket, epoch: int) -> None:
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            with self._cond:
+                self._cond.wait_for(lambda: not self._holding or self._epoch != epoch)
+                if self._epoch != epoch:
+                    return
+            try:
+                if not data:  # end of stream: pass it on
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def hold(self) -> None:
+        with self._cond:
+            self._holding = True
+
+    def cut(self) -> None:
+        with self._cond:
+            self._epoch += 1
+            self._holding = False
+            socks, self._socks = self._socks, []
+            self._cond.notify_all()
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self) -> None:
+        self._server.close()
+        self.cut()
+
+
 def make_event(index: int, device_id: str = "dev1", sample_rate: int = 16000) -> CoughEvent:
     """Cough event number ``index`` (0.4 s long, one per second of stream) with a real uuid5 id."""
     start = index * sample_rate
@@ -229,6 +306,27 @@ def event_ids(messages: list[Received]) -> list[str]:
     for message in messages:
         seen.setdefault(json.loads(message.payload)["event_id"], None)
     return list(seen)
+
+
+@pytest.fixture
+def sink_factory(tmp_path: Path) -> Iterator[Callable[..., MqttSink]]:
+    """``make(broker, state_dir=None, device_id="dev1", model=None, **settings)`` -> a started
+    :class:`MqttSink` with 1 s reconnects; closed at teardown if the test did not."""
+    sinks: list[MqttSink] = []
+
+    def make(broker: Broker, state_dir: Path | None = None, device_id: str = "dev1",
+             model: object = None, **fields: object) -> MqttSink:
+        base: dict[str, object] = {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 1,
+                                   "reconnect_max_s": 1, "flush_timeout_s": 5}
+        settings = MqttSettings(**{**base, **fields})
+        sink = make_mqtt_sink(settings, model, device_id, state_dir or tmp_path / "state")  # type: ignore[arg-type]
+        sinks.append(sink)
+        return sink
+
+    yield make
+    for sink in sinks:
+        sink.flush_timeout_s = 0
+        sink.close()
 
 
 @pytest.fixture

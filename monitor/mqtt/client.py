@@ -34,7 +34,18 @@ def build_client(
     client.will_set(will_topic, OFFLINE, qos=1, retain=True)
     client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
     client.max_inflight_messages_set(PAHO_MAX_INFLIGHT)
+    client.on_socket_open = _no_delay
     return client
+
+
+def _no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+    """Disable Nagle: an event right behind a state message must not wait ~40 ms for an ACK."""
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is not None:
+        try:
+            setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not TCP (e.g. a unix socket): nothing to tune
+            pass
 
 
 def _configure_tls(client: mqtt.Client, tls: TlsSettings) -> None:

@@ -71,6 +71,7 @@ class Publisher:
         self._settings = settings
         self._where = f"{settings.host}:{settings.effective_port}"
         self._status_topic = status_topic
+        self._client_id = client_id
         self._outbox = outbox
         self._client = build_client(settings, client_id, password, status_topic)
         self._client.on_connect = self._on_connect
@@ -102,6 +103,11 @@ class Publisher:
         with self._cond:
             return self._connected
 
+    def wait_connected(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for an accepted connection; True when connected."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._connected, timeout_s)
+
     def add_connect_hook(self, hook: ConnectHook) -> None:
         """Call ``hook`` (on paho's thread) after every successful (re)connect."""
         self._connect_hooks.append(hook)
@@ -113,7 +119,10 @@ class Publisher:
 
     def start(self) -> None:
         """Start connecting in the background (paho retries with backoff)."""
-        log.info("MQTT: connecting to %s (%s)", self._where, self._settings.redacted())
+        log.info("MQTT: connecting to %s as %s%s%s", self._where, self._client_id,
+                 " over TLS" if self._settings.tls else "",
+                 f" (user {self._settings.username})" if self._settings.username else "")
+        log.debug("MQTT settings: %s", self._settings.redacted())
         self._client.connect_async(
             self._settings.host, self._settings.effective_port, self._settings.keepalive_s)
         self._client.loop_start()
@@ -151,6 +160,11 @@ class Publisher:
     def pending(self) -> int:
         """Durable messages not yet acknowledged by the broker."""
         return self._outbox.depth()
+
+    def in_flight(self) -> int:
+        """Durable messages handed to the network and not yet acknowledged."""
+        with self._cond:
+            return len(self._inflight)
 
     def dropped(self) -> int:
         """Durable messages dropped because the outbox was full (ever, for this outbox)."""
@@ -256,9 +270,12 @@ class Publisher:
                 self._dirty = False
                 if self._stopping:
                     return
-            self._remove_acked()
-            while self._send_one():
-                pass
+            try:
+                self._remove_acked()
+                while self._send_one():
+                    pass
+            except Exception:  # the sender must outlive any one bad message or DB hiccup
+                log.exception("MQTT: sender error (will retry on the next change)")
             with self._cond:
                 self._cond.notify_all()  # wake drain waiters
 
@@ -285,6 +302,8 @@ class Publisher:
 
     def _send_volatile(self) -> None:
         with self._cond:
+            if not self._volatile:  # cleared by a disconnect meanwhile
+                return
             msg = self._volatile.popleft()
         self._client.publish(msg.topic, msg.payload, msg.qos, msg.retain)
 

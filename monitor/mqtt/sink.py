@@ -43,6 +43,7 @@ class MqttSink:
         self.topics = topics
         self.flush_timeout_s = flush_timeout_s
         self.outbox_path: Path = publisher.outbox_path
+        self._closed = False
         self.undelivered = 0
         """Events still waiting in the outbox after :meth:`close`."""
         self._discovery = discovery or []
@@ -91,6 +92,9 @@ class MqttSink:
 
     def close(self) -> None:
         """Flush up to ``flush_timeout_s``, say ``offline``, disconnect; sets :attr:`undelivered`."""
+        if self._closed:
+            return
+        self._closed = True
         self.undelivered = self.publisher.stop(self.flush_timeout_s)
         if self.undelivered:
             log.warning("MQTT: %d event(s) not delivered to %s within %g s; they wait in %s "
