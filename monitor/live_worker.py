@@ -68,7 +68,7 @@ class LiveWorker:
         self._last_block_at: float | None = None
         self._input_state = "starting"
         self._settled_state: str | None = None
-        self._summary = "starting"
+        self._summary = "starting: waiting for audio"
         self._pending: ListenSettings | None = None
         self.mqtt_sink: EventSink | None = None
         self._lock = threading.Lock()
@@ -122,11 +122,14 @@ class LiveWorker:
         while not self._stop.is_set():
             self._apply_pending()
             block = self.mic.read(max(0.0, next_stats - time.monotonic()))
+            first = block is not None and not self.first_block.is_set()
             if block is not None:
                 self._process(block)
-            if self._track_input_state() or time.monotonic() >= next_stats:
+            if first or self._track_input_state() or time.monotonic() >= next_stats:
                 self._emit_stats()
                 next_stats = time.monotonic() + self.settings.stats_interval_s
+            if first:
+                self.first_block.set()  # after the first stats: READY carries a real STATUS
 
     def _process(self, block: MicBlock) -> None:
         if self._pipeline is None or block.segment != self._epoch[0]:
@@ -136,7 +139,6 @@ class LiveWorker:
         self._pipeline.process_block(block.samples, block.start_sample - self._epoch[1])
         with self._lock:
             self._last_block_at = time.monotonic()
-        self.first_block.set()
 
     def finish_epoch(self) -> None:
         """Finish the current pipeline (open bouts become events); the next block starts one."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ import numpy as np
 
 from monitor.errors import AudioInputError
 from monitor.mic_devices import InputDevice, reinitialize, sounddevice_module
-from monitor.mic_stream import open_input_stream
+from monitor.mic_stream import close_stream, open_input_stream
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,6 @@ _FINISHED: Final = "finished"
 """Queue sentinel ``(_FINISHED, segment)``: PortAudio ended that segment's stream."""
 _WAKE: Final = "wake"
 """Queue sentinel: :meth:`Microphone.wake` asked the reader to return now."""
-_CLOSE_TIMEOUT_S: Final = 2.0
-"""A stream on a hung device may never close; give up on it after this long."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +139,7 @@ class Microphone:
         """Stop the stream gracefully and return the blocks still queued (shutdown)."""
         stream, self._stream = self._stream, None
         if stream is not None:
-            _close_with_timeout(stream, graceful=True)
+            close_stream(stream, graceful=True)
         blocks = []
         while True:
             try:
@@ -301,32 +298,9 @@ class Microphone:
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            _close_with_timeout(stream)
+            close_stream(stream)
         while True:  # stale blocks belong to the old segment
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-
-
-def _close_with_timeout(stream: Any, graceful: bool = False) -> None:
-    """Stop (``graceful``: let queued buffers finish) or abort, then close the stream.
-
-    Runs in a helper thread: a hung device must not hang the worker.
-    """
-
-    def close() -> None:
-        try:
-            if graceful:
-                stream.stop(ignore_errors=True)
-            else:
-                stream.abort(ignore_errors=True)
-            stream.close(ignore_errors=True)
-        except Exception as exc:  # PortAudio errors on a dead device are expected here
-            log.debug("closing the input stream: %s", exc)
-
-    closer = threading.Thread(target=close, name="mic-close", daemon=True)
-    closer.start()
-    closer.join(_CLOSE_TIMEOUT_S)
-    if closer.is_alive():
-        log.warning("the input stream did not close within %.0f s; abandoning it", _CLOSE_TIMEOUT_S)

@@ -9,6 +9,7 @@ stereo (or more) is opened with as few channels as it accepts and mixed down.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -19,6 +20,8 @@ from monitor.mic_devices import InputDevice, find_input_device
 log = logging.getLogger(__name__)
 
 DTYPE: Final = "float32"
+CLOSE_TIMEOUT_S: Final = 2.0
+"""A stream on a hung device may never close; give up on it after this long."""
 RESAMPLE_QUALITY: Final = "HQ"
 """soxr quality; HQ costs well under 1 % of a core at 48 kHz -> 16 kHz."""
 
@@ -102,3 +105,26 @@ def _resampler(rate_hz: int, model_rate_hz: int) -> Any:
     import soxr  # only needed when the device cannot deliver the model rate
 
     return soxr.ResampleStream(rate_hz, model_rate_hz, 1, dtype=DTYPE, quality=RESAMPLE_QUALITY)
+
+
+def close_stream(stream: Any, graceful: bool = False) -> None:
+    """Stop (``graceful``: let queued buffers finish) or abort, then close the stream.
+
+    Runs in a helper thread: a hung device must not hang the worker.
+    """
+
+    def close() -> None:
+        try:
+            if graceful:
+                stream.stop(ignore_errors=True)
+            else:
+                stream.abort(ignore_errors=True)
+            stream.close(ignore_errors=True)
+        except Exception as exc:  # PortAudio errors on a dead device are expected here
+            log.debug("closing the input stream: %s", exc)
+
+    closer = threading.Thread(target=close, name="mic-close", daemon=True)
+    closer.start()
+    closer.join(CLOSE_TIMEOUT_S)
+    if closer.is_alive():
+        log.warning("the input stream did not close within %.0f s; abandoning it", CLOSE_TIMEOUT_S)

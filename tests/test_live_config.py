@@ -136,3 +136,19 @@ def test_listen_reports_invalid_toml_in_one_line(tmp_path):
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"cough-monitor: error: {config}: invalid TOML")
+
+
+def test_listen_with_a_missing_model_is_one_clear_line(tmp_path):
+    done = subprocess.run([*CLI, "listen", "--model", str(tmp_path / "nope.onnx")],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert errors == [f"cough-monitor: error: {tmp_path / 'nope.onnx'}: model file not found"]
+
+
+def test_live_modules_never_import_torch():
+    code = ("import sys, monitor.listen, monitor.devices, monitor.daemon, monitor.mic, "
+            "monitor.live_worker, monitor.live_reload, monitor.sdnotify; "
+            "sys.exit('torch' in sys.modules or 'sounddevice' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, "torch or sounddevice imported eagerly"
