@@ -80,8 +80,14 @@ def device_id(args: argparse.Namespace) -> str:
 
 def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[DetectorSettings, Framing]:
     """Detector settings and framing from the flags, with the model's defaults."""
+    model = info.detector_defaults  # chosen with the model on validation streams
     threshold_on = args.threshold if args.threshold is not None else info.threshold
-    threshold_off = args.threshold_off if args.threshold_off is not None else OFF_RATIO * threshold_on
+    if args.threshold_off is not None:
+        threshold_off = args.threshold_off
+    elif args.threshold is None and "threshold_off" in model:
+        threshold_off = model["threshold_off"]
+    else:
+        threshold_off = OFF_RATIO * threshold_on
     overrides = {
         "onset_k": args.onset_k,
         "onset_n": args.onset_n,
@@ -89,6 +95,9 @@ def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[Detec
         "merge_gap_s": _seconds(args.merge_gap_ms),
         "refractory_s": _seconds(args.refractory_ms),
     }
+    for key, value in overrides.items():
+        if value is None and key in model:
+            overrides[key] = int(model[key]) if key.startswith("onset") else model[key]
     settings = DetectorSettings(
         threshold_on=threshold_on,
         threshold_off=threshold_off,

@@ -32,6 +32,11 @@ INPUT_NAME: Final = "waveform"
 OUTPUT_NAME: Final = "scores"
 TASKS: Final = ("binary", "regression", "multiclass")
 
+DETECTOR_KEYS: Final = (
+    "threshold_off", "onset_k", "onset_n", "min_duration_s", "merge_gap_s", "refractory_s",
+)
+"""Detector settings a model file may carry as defaults (see ``monitor.detector``)."""
+
 _REQUIRED_KEYS: Final = ("format_version", "feature_spec", "task", "labels", "threshold")
 
 
@@ -84,6 +89,22 @@ class ModelInfo:
     format_version: int = FORMAT_VERSION
     extra: dict[str, str] = field(default_factory=dict)
     """Free-form metadata (metrics, data hash, versions, recipe, created_utc)."""
+
+    @property
+    def detector_defaults(self) -> dict[str, float]:
+        """Detector settings chosen for this model on validation streams (may be empty).
+
+        Stored as JSON in the ``detector`` extra key; only the keys in
+        :data:`DETECTOR_KEYS` are honoured. Command-line flags and config override them.
+        """
+        raw = self.extra.get("detector")
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ModelFileError(f"{self.name}: unreadable 'detector' metadata") from None
+        return {k: float(v) for k, v in data.items() if k in DETECTOR_KEYS}
 
     def to_metadata_props(self) -> dict[str, str]:
         """Return the ``metadata_props`` mapping (all values strings) to embed."""
