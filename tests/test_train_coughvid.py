@@ -99,3 +99,22 @@ def test_missing_ffmpeg_is_one_clear_error(coughvid_dir, tmp_path, monkeypatch):
 
 def test_wav_dir_is_per_dataset(tmp_path):
     assert wav_dir_for(tmp_path / "a", tmp_path / "c") != wav_dir_for(tmp_path / "b", tmp_path / "c")
+
+
+@pytest.mark.slow
+def test_cough_train_on_a_coughvid_folder_is_a_regression_run(coughvid_dir, tmp_path, capsys):
+    from train.cli import main
+
+    rng = np.random.default_rng(5)
+    for uuid, score in (("00x1", "0.1"), ("00x2", "0.2")):
+        write_wav(coughvid_dir / f"{uuid}.wav", (0.05 * rng.standard_normal(24000)).astype(np.float32), 48000)
+        (coughvid_dir / f"{uuid}.json").write_text(json.dumps({"cough_detected": score}))
+    out = tmp_path / "run"
+    rc = main(["--coughvid", str(coughvid_dir), "--out", str(out), "--epochs", "1", "--batch-size", "2",
+               "--cache-dir", str(tmp_path / "cache")])
+    assert rc == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "regression" and metrics["n_train"] + metrics["n_val"] == 6
+    assert {"mae", "rmse", "r2"} <= set(metrics["validation"])
+    assert (out / "pred_vs_true.png").is_file()
+    assert any((tmp_path / "cache" / "coughvid").rglob("00a1.wav"))

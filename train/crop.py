@@ -42,12 +42,16 @@ def train_window(
     policy: str,
     rng: np.random.Generator,
     shift: bool,
+    cdf: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A random training window, float32 ``[window_samples]`` (zeros where outside the clip)."""
+    """A random training window, float32 ``[window_samples]`` (zeros where outside the clip).
+
+    ``cdf``: the clip's :func:`energy_cdf`, precomputed to save time on long clips.
+    """
     if policy == "first":
         limit = int(FIRST_SHIFT_FRACTION * window_samples) if shift else 0
         return crop_at(wave, int(rng.integers(-limit, limit + 1)), window_samples)
-    anchor = energy_anchor(wave, sample_rate, rng)
+    anchor = energy_anchor(wave, sample_rate, rng, cdf)
     if shift:
         margin = int(EDGE_MARGIN * window_samples)
         position = int(rng.integers(margin, max(margin + 1, window_samples - margin)))
@@ -59,13 +63,30 @@ def train_window(
     return crop_at(wave, int(rng.integers(lo, max(lo, hi) + 1)), window_samples)
 
 
-def energy_anchor(wave: np.ndarray, sample_rate: int, rng: np.random.Generator) -> int:
-    """A sample index drawn with probability proportional to its 10 ms frame's energy."""
-    frame = max(1, min(len(wave), int(ENERGY_FRAME_S * sample_rate)))
-    energy = frame_energy(wave, frame)
+def energy_cdf(wave: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Cumulative share of the clip's energy per 10 ms frame, float64 ``[n_frames]`` ending at 1.
+
+    A silent clip gets a uniform distribution.
+    """
+    energy = frame_energy(wave, _frame_samples(wave, sample_rate))
     total = energy.sum()
     if total <= 0 or not np.isfinite(total):
-        index = int(rng.integers(len(energy)))
-    else:
-        index = int(rng.choice(len(energy), p=energy / total))
+        energy = np.ones_like(energy)
+        total = energy.sum()
+    cdf = np.cumsum(energy) / total
+    cdf[-1] = 1.0
+    return cdf
+
+
+def energy_anchor(
+    wave: np.ndarray, sample_rate: int, rng: np.random.Generator, cdf: np.ndarray | None = None
+) -> int:
+    """A sample index drawn with probability proportional to its 10 ms frame's energy."""
+    frame = _frame_samples(wave, sample_rate)
+    cdf = energy_cdf(wave, sample_rate) if cdf is None else cdf
+    index = min(int(np.searchsorted(cdf, rng.random(), side="right")), len(cdf) - 1)
     return index * frame + int(rng.integers(frame))
+
+
+def _frame_samples(wave: np.ndarray, sample_rate: int) -> int:
+    return max(1, min(len(wave), int(ENERGY_FRAME_S * sample_rate)))

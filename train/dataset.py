@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 
 from train.augment import Augmenter
-from train.crop import eval_window, train_window
+from train.crop import energy_cdf, eval_window, train_window
 
 
 class TrainWindows(Dataset):
@@ -44,6 +44,7 @@ class TrainWindows(Dataset):
         self.augmenter = augmenter
         self.seed = seed
         self.epoch = 0
+        self.cdfs = [energy_cdf(w, sample_rate) for w in self.waves] if crop_policy == "energy" else None
 
     def set_epoch(self, epoch: int) -> None:
         """Draw a fresh set of crops and augmentations for ``epoch``."""
@@ -54,8 +55,9 @@ class TrainWindows(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
+        cdf = self.cdfs[index] if self.cdfs is not None else None
         window = train_window(self.waves[index], self.window_samples, self.sample_rate,
-                              self.crop_policy, rng, shift=self.augmenter is not None)
+                              self.crop_policy, rng, shift=self.augmenter is not None, cdf=cdf)
         if self.augmenter is not None:
             window = self.augmenter(window, bool(self.is_event[index]), rng)
         return torch.from_numpy(window), target_tensor(self.targets[index])

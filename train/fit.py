@@ -7,7 +7,6 @@ pinned memory. Shuffling is seeded, so CPU runs repeat exactly.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Callable
@@ -144,6 +143,44 @@ def make_loader(dataset: TrainWindows, settings: FitSettings) -> DataLoader:
                       generator=generator)
 
 
+class _Run:
+    """The moving parts of one optimisation run (optimizer, schedule, scaler, data)."""
+
+    def __init__(self, net: CoughNet, dataset: TrainWindows, val_windows: torch.Tensor,
+                 val_targets: torch.Tensor, scheme: LabelScheme, settings: FitSettings) -> None:
+        self.net = net.to(settings.device)
+        self.dataset, self.val_windows, self.val_targets = dataset, val_windows, val_targets
+        self.scheme, self.settings = scheme, settings
+        self.amp = settings.device.type == "cuda"
+        self.loss_fn = make_loss(scheme.task, settings.regression_loss)
+        self.optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=settings.epochs)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.loader = make_loader(dataset, settings)
+
+    def epoch(self, epoch: int) -> tuple[EpochRecord, np.ndarray]:
+        """Train one epoch, validate; (history row, validation probabilities)."""
+        started = time.perf_counter()
+        self.dataset.set_epoch(epoch)
+        lr = self.optimizer.param_groups[0]["lr"]
+        train_loss = train_epoch(self.net, self.loader, self.loss_fn, self.optimizer, self.scaler, self.amp,
+                                 f"epoch {epoch}/{self.settings.epochs}")
+        self.schedule.step()
+        val_loss, probs, metrics = self.validate()
+        return EpochRecord(epoch, train_loss, val_loss, metrics, time.perf_counter() - started, lr), probs
+
+    def validate(self) -> tuple[float, np.ndarray, dict[str, Any]]:
+        """(loss, probabilities, metrics) of the current weights on the validation windows."""
+        val_loss, probs = validate(self.net, self.val_windows, self.val_targets, self.loss_fn,
+                                   self.scheme.task, self.amp)
+        targets = self.val_targets.numpy().reshape(len(self.val_targets), -1)[:, 0]
+        return val_loss, probs, task_metrics(self.scheme, targets, probs)
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the current weights."""
+        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+
+
 def fit(
     net: CoughNet,
     dataset: TrainWindows,
@@ -153,37 +190,24 @@ def fit(
     settings: FitSettings,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> FitResult:
-    """Train ``net`` in place; Ctrl-C ends training early and still returns the best epoch."""
-    net.to(settings.device)
-    amp = settings.device.type == "cuda"
-    loss_fn = make_loss(scheme.task, settings.regression_loss)
-    optimizer = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(settings.epochs, 1))
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    loader = make_loader(dataset, settings)
+    """Train ``net`` in place; keep the best epoch by :func:`selection_key`, stop after
+    ``patience`` epochs without improvement. Ctrl-C ends training and still returns the best
+    epoch (the current weights when no epoch has finished)."""
+    run = _Run(net, dataset, val_windows, val_targets, scheme, settings)
     result: FitResult | None = None
-    best_key: tuple[float, float] = (-np.inf, -np.inf)
-    stale = 0
+    history: list[EpochRecord] = []
+    best_key, stale = (-np.inf, -np.inf), 0
     try:
         for epoch in range(1, settings.epochs + 1):
-            started = time.perf_counter()
-            dataset.set_epoch(epoch)
-            train_loss = train_epoch(net, loader, loss_fn, optimizer, scaler, amp, f"epoch {epoch}/{settings.epochs}")
-            val_loss, probs = validate(net, val_windows, val_targets, loss_fn, scheme.task, amp)
-            metrics = task_metrics(scheme, val_targets.squeeze(-1).numpy(), probs)
-            record = EpochRecord(epoch, train_loss, val_loss, metrics, time.perf_counter() - started,
-                                 optimizer.param_groups[0]["lr"])
-            schedule.step()
+            record, probs = run.epoch(epoch)
+            history.append(record)
             _log_epoch(record, scheme.task)
-            key = selection_key(scheme.task, metrics, val_loss)
+            key = selection_key(scheme.task, record.metrics, record.val_loss)
             if result is None or key > best_key:
                 best_key, stale = key, 0
-                state = copy.deepcopy({k: v.detach().cpu() for k, v in net.state_dict().items()})
-                history = result.history if result else []
-                result = FitResult(state, epoch, metrics, probs, history)
+                result = FitResult(run.weights(), epoch, record.metrics, probs, history)
             else:
                 stale += 1
-            result.history.append(record)
             if on_epoch is not None:
                 on_epoch(record)
             if stale >= settings.patience:
@@ -192,20 +216,11 @@ def fit(
                 break
     except KeyboardInterrupt:
         log.warning("interrupted: keeping the best epoch so far")
-        result = _interrupted(result, net, val_windows, val_targets, loss_fn, scheme, amp)
-    assert result is not None  # epochs >= 1 is validated by the settings
-    return result
-
-
-def _interrupted(result: FitResult | None, net: CoughNet, windows: torch.Tensor, targets: torch.Tensor,
-                 loss_fn: LossFn, scheme: LabelScheme, amp: bool) -> FitResult:
-    """Mark ``result`` interrupted; before the first epoch ends, keep the current weights."""
-    if result is None:
-        _, probs = validate(net, windows, targets, loss_fn, scheme.task, amp)
-        metrics = task_metrics(scheme, targets.squeeze(-1).numpy(), probs)
-        state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-        result = FitResult(state, 0, metrics, probs)
-    result.interrupted = True
+        if result is None:
+            _, probs, metrics = run.validate()
+            result = FitResult(run.weights(), 0, metrics, probs, history)
+        result.interrupted = True
+    assert result is not None  # settings guarantee epochs >= 1
     return result
 
 
