@@ -31,21 +31,27 @@ CACHE_VERSION: Final = "1"
 """Bump when the decoding or resampling changes, so old cache files miss."""
 
 
+WAVEFORM_SUBDIR: Final = "waveforms"
+
+
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/coughwatch/waveforms`` (``~/.cache/...`` when unset)."""
+    """``$XDG_CACHE_HOME/coughwatch`` (``~/.cache/coughwatch`` when unset)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "coughwatch" / "waveforms"
+    return Path(base) / "coughwatch"
 
 
 class WaveformCache:
-    """Memory + optional disk cache of float16 mono waveforms at one rate."""
+    """Memory + optional disk cache of float16 mono waveforms at one rate.
+
+    With ``cache_dir`` the files go to ``cache_dir/waveforms/``.
+    """
 
     def __init__(self, sample_rate: int, cache_dir: Path | None) -> None:
         self.sample_rate = sample_rate
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir / WAVEFORM_SUBDIR if cache_dir is not None else None
         self._memory: dict[Path, np.ndarray] = {}
-        if cache_dir is not None:
-            cache_dir.mkdir(parents=True, exist_ok=True)
+        if self.cache_dir is not None:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
 
     def key(self, path: Path) -> str:
         """Hex key of (absolute path, mtime_ns, size, rate, cache version)."""

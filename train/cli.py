@@ -49,21 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Train a cough detector (log-mel CNN).",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--manifest", type=Path, help="CSV with path,label[,group] (paths relative to it)")
-    source.add_argument("--folders", type=Path, help="folder with one sub-folder of audio files per class")
-    source.add_argument("--coughvid", type=Path, help="COUGHVID folder (<uuid>.json + .webm/.ogg/.wav)")
-    p.add_argument("--out", type=Path, required=True, help="run folder to write (created if missing)")
+    source.add_argument("--manifest", type=Path, metavar="CSV",
+                        help="CSV with path,label[,group] (paths relative to it)")
+    source.add_argument("--folders", type=Path, metavar="DIR", help="folder with one sub-folder of audio per class")
+    source.add_argument("--coughvid", type=Path, metavar="DIR", help="COUGHVID folder (<uuid>.json + .webm/.ogg/.wav)")
+    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder to write (created if missing)")
     p.add_argument("--task", choices=TASKS, help="binary (default), regression (default for --coughvid), multiclass")
     p.add_argument("--preset", choices=list(PRESETS), default="default",
                    help="seed = the tutorial exactly, seed-log = it with log-mel, default = BN CNN (default)")
-    p.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
-    p.add_argument("--batch-size", type=int, default=32, help="windows per batch (default 32)")
-    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate, cosine-annealed (default 1e-3)")
-    p.add_argument("--seed", type=int, default=0, help="seed of split, weights, shuffling, augmentation (default 0)")
-    p.add_argument("--patience", type=int, default=8, help="early stopping: epochs without improvement (default 8)")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="share held out for validation (default 0.2)")
+    p.add_argument("--epochs", metavar="N", type=int, default=30, help="maximum epochs (default 30)")
+    p.add_argument("--batch-size", metavar="N", type=int, default=32, help="windows per batch (default 32)")
+    p.add_argument("--lr", metavar="LR", type=float, default=1e-3, help="AdamW learning rate, cosine-annealed (default 1e-3)")
+    p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of split, weights, shuffling, augmentation (default 0)")
+    p.add_argument("--patience", metavar="N", type=int, default=8, help="early stopping: epochs without improvement (default 8)")
+    p.add_argument("--val-fraction", metavar="F", type=float, default=0.2, help="share held out for validation (default 0.2)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when present (default)")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    p.add_argument("--workers", metavar="N", type=int, default=0, help="DataLoader worker processes (default 0)")
     aug = p.add_mutually_exclusive_group()
     aug.add_argument("--augment", dest="augment", action="store_true", default=None,
                      help="augment (gain, SNR mixing, telephone band, shift, noise floor); default except seed presets")
@@ -75,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cough-detected", type=float, metavar="X",
                    help="COUGHVID: keep recordings with cough_detected >= X")
     p.add_argument("--skip-bad", action="store_true", help="leave out unusable files with a warning")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help=f"decoded-audio and COUGHVID wav cache (default {default_cache_dir()})")
+    p.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                   help="cache of decoded audio and COUGHVID wavs (default $XDG_CACHE_HOME/coughwatch, "
+                        "else ~/.cache/coughwatch)")
     p.add_argument("--debug", action="store_true", help="debug logging")
     return p
 

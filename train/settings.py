@@ -62,7 +62,7 @@ class TrainSettings:
     skip_bad: bool = False
     """Leave out unusable files with a warning instead of stopping."""
     cache_dir: Path | None = None
-    """Disk cache of decoded waveforms (and COUGHVID wavs); None = memory only."""
+    """Disk cache root: decoded waveforms in ``waveforms/``, COUGHVID wavs in ``coughvid/``; None = memory only."""
     spec_overrides: dict[str, Any] = field(default_factory=dict)
     """FeatureSpec fields to change from the preset (e.g. ``{"sample_rate": 8000}``)."""
     augment_settings: AugmentSettings = field(default_factory=AugmentSettings)
