@@ -84,8 +84,9 @@ def test_records_what_is_played_on_a_gapless_sample_clock(sd, pulse, tmp_path):
     assert health.device_rate_hz == RATE_HZ and health.channels == 1
 
 
-def test_device_without_the_model_rate_is_opened_at_its_own_rate_and_resampled(sd, pulse, tmp_path):
-    """Fault injection: this device claims not to support 16 kHz (PulseAudio accepts any rate)."""
+def test_stereo_only_device_without_the_model_rate_is_mixed_down_and_resampled(sd, pulse, tmp_path):
+    """Fault injection: the device claims to support neither 16 kHz nor mono (PulseAudio
+    accepts anything), so it is opened in stereo at its default rate."""
 
     class RateRefusing:
         def __getattr__(self, name: str) -> Any:
@@ -94,6 +95,8 @@ def test_device_without_the_model_rate_is_opened_at_its_own_rate_and_resampled(s
         def check_input_settings(self, **kwargs: Any) -> None:
             if kwargs.get("samplerate") == RATE_HZ:
                 raise sd.PortAudioError("Invalid sample rate")
+            if kwargs.get("channels") == 1:
+                raise sd.PortAudioError("Invalid number of channels")
             sd.check_input_settings(**kwargs)
 
     mic = Microphone(MicSettings(sample_rate=RATE_HZ, device="pulse"), sd=RateRefusing())
@@ -106,6 +109,8 @@ def test_device_without_the_model_rate_is_opened_at_its_own_rate_and_resampled(s
         mic.close()
     device_rate = mic.health().device_rate_hz
     assert device_rate == find_input_device("pulse", sd).default_rate_hz != RATE_HZ
+    assert mic.health().channels == 2
+    assert all(b.samples.ndim == 1 for b in blocks)
     received_s = sum(len(b.samples) for b in blocks) / RATE_HZ
     assert received_s == pytest.approx(2.0, abs=0.5)  # model-rate samples, not device-rate ones
     assert dominant_hz(loud_part(blocks), RATE_HZ) == pytest.approx(1000.0, abs=10.0)
@@ -183,3 +188,14 @@ def test_devices_command_without_any_device_is_one_clear_line(pulse):
     errors = [line for line in done.stderr.splitlines() if line.startswith("cough-monitor:")]
     assert errors == [f"cough-monitor: error: {NO_DEVICES_HINT}"]
     assert "Traceback" not in done.stderr
+
+
+def test_missing_portaudio_library_is_one_clear_line():
+    """Fault injection: the dynamic loader finds no libportaudio (cannot uninstall it here)."""
+    code = ("import ctypes.util, sys; ctypes.util.find_library = lambda name: None; "
+            "from monitor.cli import main; sys.exit(main(['devices']))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("cough-monitor: error: cannot use the microphone: PortAudio "
+                                   "library not found (install the PortAudio library, e.g. "
+                                   "'apt install libportaudio2')")
