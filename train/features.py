@@ -74,6 +74,7 @@ class LogMel(nn.Module):
     Power mel spectrogram (torchaudio, Hann window, ``center=True``, reflect
     padding) followed by ``log(mel + log_offset)``. No per-clip max or top-dB
     scaling, so a window scores the same alone or inside a longer clip.
+    ``spec.normalize`` is applied by :class:`WindowNorm`, the network's next layer.
     """
 
     def __init__(self, spec: FeatureSpec) -> None:
@@ -93,6 +94,23 @@ class LogMel(nn.Module):
         features = self.mel(waveform)
         if self.spec.log:
             features = torch.log(features + self.spec.log_offset)
-        if self.spec.normalize == "window_mean":
-            features = features - features.mean(dim=(-2, -1), keepdim=True)
         return features.unsqueeze(1)
+
+
+class WindowNorm(nn.Module):
+    """``spec.normalize`` applied to LogMel's output ``[batch, 1, n_mels, n_frames]``.
+
+    ``window_mean`` subtracts each window's mean log-mel, so a gain change of the
+    input (a constant offset in log-mel) leaves the features unchanged: the model
+    cannot lean on absolute level. Kept outside :class:`LogMel` so the log-mel
+    itself stays comparable with torchaudio (and in export parity checks).
+    """
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        super().__init__()
+        self.subtract_mean = spec.normalize == "window_mean"
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if self.subtract_mean:
+            return features - features.mean(dim=(-2, -1), keepdim=True)
+        return features

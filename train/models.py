@@ -14,7 +14,7 @@ from typing import Any, Final
 import torch
 from torch import nn
 
-from train.features import FeatureSpec, LogMel
+from train.features import FeatureSpec, LogMel, WindowNorm
 
 TASKS: Final = ("binary", "regression", "multiclass")
 ARCHITECTURES: Final = ("seed_cnn", "bn_cnn")
@@ -68,7 +68,9 @@ PRESETS: Final[dict[str, ModelConfig]] = {
     "seed-log": ModelConfig(
         "seed-log", "seed_cnn", replace(SEED_SPEC, log=True), (16, 32, 64, 128), dropout=0.0
     ),
-    "default": ModelConfig("default", "bn_cnn", FeatureSpec(), (24, 32, 48, 64), dropout=0.2),
+    "default": ModelConfig(
+        "default", "bn_cnn", FeatureSpec(normalize="window_mean"), (24, 32, 48, 64), dropout=0.2
+    ),
 }
 
 
@@ -135,20 +137,22 @@ class BnBody(nn.Module):
 
 
 class CoughNet(nn.Module):
-    """``LogMel`` front end + body: waveform ``[batch, window_samples]`` -> logits ``[batch, n_outputs]``."""
+    """``LogMel`` front end + ``WindowNorm`` + body:
+    waveform ``[batch, window_samples]`` -> logits ``[batch, n_outputs]``."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         spec = config.spec
         self.frontend = LogMel(spec)
+        self.norm = WindowNorm(spec)
         if config.architecture == "seed_cnn":
             self.body: nn.Module = SeedBody(config.channels, spec.n_mels, spec.n_frames, config.n_outputs)
         else:
             self.body = BnBody(config.channels, config.n_outputs, config.dropout)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self.body(self.frontend(waveform))
+        return self.body(self.norm(self.frontend(waveform)))
 
 
 class ScoringModel(nn.Module):

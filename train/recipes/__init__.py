@@ -1,0 +1,1 @@
+"""Committed, re-runnable recipes (``python -m train.recipes.NAME``)."""

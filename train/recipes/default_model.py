@@ -1,0 +1,228 @@
+"""Recipe for the shipped default model: train on coughset, judge on streams, export, install.
+
+    python -m train.recipes.default_model --data ../shared/data/coughset --out runs/default-model
+    python -m train.recipes.default_model ... --install   # also copy into monitor/models/
+
+Steps (all seeded):
+
+1. A group-disjoint validation split of the manifest, stratified by dataset and label.
+2. The ``default`` preset trained for the stream (energy crops, augmentation with
+   backgrounds, noise floor, telephone band, coughs oversampled), and - on the very
+   same split - the tutorial's ``seed`` and ``seed-log`` presets for comparison.
+3. Each exported to ONNX with parity checks (``export.pipeline.run_export``).
+4. Each judged with the shipped ONNX file on clips (ROC AUC, AP, per-source rates)
+   and on long streams built from validation clips only (:mod:`train.streams`):
+   event recall at 0-20 dB SNR, false alarms per hour, onset latency.
+5. The operating point (threshold + detector settings) chosen on the streams:
+   the highest recall with <= 1 false alarm per hour; written into the model file.
+6. ``report.json``, ``report.md`` (the comparison table) and ``DATA_LICENSES.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from export.pipeline import ExportSettings, run_export
+from monitor.detector import DetectorSettings
+from monitor.errors import CoughwatchError, report_error
+from monitor.modelfile import load_model
+from train.data import Clip, file_sha256, load_manifest
+from train.loop import train
+from train.recipes import attribution, clip_eval
+from train.recipes.report import write_reports
+from train.settings import TrainSettings
+from train.split import split_indices
+from train.stream_eval import choose_operating_point, evaluate, recall_by_source, score_stream
+from train.streams import Stream, negative_stream, positive_stream
+
+log = logging.getLogger("train.recipes.default_model")
+
+COUGH: Final = "cough"
+SAMPLE_RATE: Final = 16000
+POSITIVE_REPEATS: Final = 3
+"""Each training cough clip appears this many times per epoch (fresh crops each time)."""
+THRESHOLDS: Final = tuple(float(t) for t in np.round(np.concatenate(
+    [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3))
+ONSET_RULES: Final = ((1, 1), (2, 2), (2, 3))
+MAX_FALSE_ALARMS_PER_HOUR: Final = 1.0
+NEGATIVE_PASSES: Final = 2
+"""The negative stream plays every validation non-cough clip this many times (new gains/order)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.recipes.default_model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="coughset folder (with manifest.csv)")
+    parser.add_argument("--out", type=Path, default=Path("runs/default-model"), help="output folder")
+    parser.add_argument("--epochs", type=int, default=30, help="epochs for the default preset")
+    parser.add_argument("--seed-epochs", type=int, default=15, help="epochs for seed and seed-log")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the split, training and streams")
+    parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
+                        help="tutorial presets trained on the same split for comparison")
+    parser.add_argument("--install", action="store_true",
+                        help="copy the default model + card into monitor/models/ and DATA_LICENSES.md to the repo")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="disk cache of decoded audio")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="smoke test: at most N clips per dataset and label (not for the shipped model)")
+    return parser
+
+
+def split_clips(clips: list[Clip], seed: int) -> tuple[list[Clip], list[Clip]]:
+    """Group-disjoint split, stratified by (dataset, label)."""
+    keys = sorted({(c.extra.get("dataset", ""), c.label) for c in clips})
+    strata = [keys.index((c.extra.get("dataset", ""), c.label)) for c in clips]
+    groups = [f"{c.extra.get('dataset', '')}/{c.group}" for c in clips]
+    train_idx, val_idx = split_indices(strata, groups, 0.2, seed)
+    return [clips[i] for i in train_idx], [clips[i] for i in val_idx]
+
+
+def build_streams(val: list[Clip], load: Any, seed: int) -> tuple[Stream, Stream]:
+    """(negative stream, positive stream) from validation clips only."""
+    rng = np.random.default_rng(seed)
+    negatives = [str(c.path) for c in val if c.label != COUGH]
+    coughs = [c for c in val if c.label == COUGH]
+    passes = [list(rng.permutation(negatives)) for _ in range(NEGATIVE_PASSES)]
+    negative = negative_stream([p for order in passes for p in order], load, SAMPLE_RATE, rng)
+    background = negative_stream(list(rng.permutation(negatives)), load, SAMPLE_RATE, rng)
+    order = rng.permutation(len(coughs))
+    positive = positive_stream([str(coughs[i].path) for i in order],
+                               [coughs[i].extra.get("dataset", "?") for i in order], background, load, rng)
+    return negative, positive
+
+
+def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips: list[Clip],
+                 val_clips: list[Clip], manifest_sha: str) -> Path:
+    """Train one preset on the fixed split; return its run folder."""
+    run_dir = args.out / preset
+    tutorial = preset != "default"
+    clips = train_clips if tutorial else _oversample(train_clips)
+    settings = TrainSettings(
+        out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
+        batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
+        provenance={"recipe": "train.recipes.default_model",
+                    "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
+                    "manifest_sha256": manifest_sha},
+    )
+    log.info("training %s for %d epochs", preset, epochs)
+    train(settings, clips, val_clips)
+    return run_dir
+
+
+def _limit(clips: list[Clip], per_stratum: int, seed: int) -> list[Clip]:
+    rng = np.random.default_rng(seed)
+    kept: list[Clip] = []
+    for key in sorted({(c.extra.get("dataset", ""), c.label) for c in clips}):
+        members = [c for c in clips if (c.extra.get("dataset", ""), c.label) == key]
+        kept += [members[i] for i in sorted(rng.permutation(len(members))[:per_stratum])]
+    return kept
+
+
+def _oversample(clips: list[Clip]) -> list[Clip]:
+    coughs = [c for c in clips if c.label == COUGH]
+    return clips + coughs * (POSITIVE_REPEATS - 1)
+
+
+def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load: Any) -> dict[str, Any]:
+    """Clip and stream figures of one exported model, operating point chosen on the streams."""
+    model = load_model(onnx_path)
+    hop = model.info.spec.window_samples // 4
+    clips = clip_eval.clip_scores(model, val, load, SAMPLE_RATE)
+    negative, positive = (clip_eval.at_model_rate(s, model.info.spec.sample_rate) for s in streams)
+    neg_scores, pos_scores = score_stream(model, negative, hop), score_stream(model, positive, hop)
+    best: tuple[float, DetectorSettings, list[dict[str, Any]]] | None = None
+    for k, n in ONSET_RULES:
+        base = DetectorSettings(threshold_on=0.5, threshold_off=0.35, onset_k=k, onset_n=n)
+        chosen, sweep = choose_operating_point((neg_scores, negative), (pos_scores, positive), base,
+                                               THRESHOLDS, MAX_FALSE_ALARMS_PER_HOUR)
+        recall = evaluate(pos_scores, positive, chosen).recall or 0.0
+        if best is None or recall > best[0]:
+            best = (recall, chosen, sweep)
+    assert best is not None
+    _, chosen, sweep = best
+    neg, pos = evaluate(neg_scores, negative, chosen), evaluate(pos_scores, positive, chosen)
+    return {
+        "model": str(onnx_path),
+        "clip": clip_eval.clip_metrics(clips, chosen.threshold_on),
+        "operating_point": {k: getattr(chosen, k) for k in (
+            "threshold_on", "threshold_off", "onset_k", "onset_n", "min_duration_s", "merge_gap_s", "refractory_s")},
+        "negative_stream": neg.to_dict(),
+        "positive_stream": pos.to_dict(),
+        "recall_by_source": recall_by_source(pos_scores, positive, chosen),
+        "sweep": sweep,
+    }
+
+
+def finalize(run_dir: Path, result: dict[str, Any], out: Path) -> Path:
+    """Write the chosen operating point into the checkpoint and export the final model."""
+    from train.outputs import load_checkpoint, save_checkpoint
+
+    checkpoint = load_checkpoint(run_dir)
+    point = result["operating_point"]
+    detector = _plain({k: v for k, v in point.items() if k != "threshold_on"})
+    stream = _plain({"negative_stream": result["negative_stream"], "positive_stream": result["positive_stream"],
+                     "clip": {k: v for k, v in result["clip"].items() if k != "by_source"}})
+    checkpoint = replace(checkpoint, threshold=float(point["threshold_on"]),
+                         extra={**checkpoint.extra, "detector": detector, "stream_eval": stream})
+    save_checkpoint(checkpoint, run_dir)
+    export = run_export(ExportSettings(run=run_dir, out=out))
+    log.info("exported %s (max parity diff %.2e)", out, export.parity.score_diff)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON round trip: numpy scalars -> Python (checkpoints unpickle plain Python only)."""
+    return json.loads(json.dumps(value, default=float))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except CoughwatchError as exc:
+        return report_error("default_model", exc)
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest = args.data / "manifest.csv"
+    clips = load_manifest(manifest)
+    if args.limit:
+        clips = _limit(clips, args.limit, args.seed)
+    manifest_sha = file_sha256(manifest)
+    train_clips, val_clips = split_clips(clips, args.seed)
+    log.info("split: %d train, %d validation clips (group-disjoint)", len(train_clips), len(val_clips))
+    load = clip_eval.Loader(SAMPLE_RATE, args.cache_dir)
+    streams = build_streams(val_clips, load, args.seed)
+    log.info("streams: negative %.2f h, positive %.2f h with %d coughs",
+             streams[0].duration_s / 3600, streams[1].duration_s / 3600, len(streams[1].truth))
+    results: dict[str, Any] = {}
+    for preset in ["default", *args.compare]:
+        epochs = args.epochs if preset == "default" else args.seed_epochs
+        run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha)
+        probe = run_dir / "model.onnx"
+        run_export(ExportSettings(run=run_dir, out=probe))
+        results[preset] = judge(probe, val_clips, streams, load)
+        finalize(run_dir, results[preset], probe)
+        (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
+    summary = {"manifest_sha256": manifest_sha, "seed": args.seed, "n_train": len(train_clips),
+               "n_val": len(val_clips), "streams": {
+                   "negative_h": streams[0].duration_s / 3600, "positive_h": streams[1].duration_s / 3600,
+                   "coughs": len(streams[1].truth)}}
+    write_reports(args.out, results, summary)
+    attribution.write_data_licenses(args.data, clips, args.out / "DATA_LICENSES.md")
+    if args.install:
+        attribution.install(args.out, Path(__file__).resolve().parents[2])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
