@@ -28,6 +28,7 @@ from train.models import Checkpoint
 
 OPTIONAL_KEYS: Final = (
     "recipe", "command", "seed", "epoch", "crop", "augment", "interrupted", "data_sha256",
+    "detector", "stream_eval",
 )
 """Checkpoint ``extra`` entries copied when present (non-strings as JSON)."""
 NOT_RECORDED: Final = "not recorded"
