@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from monitor.config import ListenSettings
@@ -125,7 +125,10 @@ class LiveWorker:
             first = block is not None and not self.first_block.is_set()
             if block is not None:
                 self._process(block)
-            if first or self._track_input_state() or time.monotonic() >= next_stats:
+            changed = self._track_input_state()
+            if changed == "stalled":
+                self.finish_epoch()  # no audio: end an open bout now, not after the outage
+            if first or changed or time.monotonic() >= next_stats:
                 self._emit_stats()
                 next_stats = time.monotonic() + self.settings.stats_interval_s
             if first:
@@ -173,17 +176,17 @@ class LiveWorker:
         return [*self._local_sinks, *([self.mqtt_sink] if self.mqtt_sink is not None else [])]
 
     # -- stats and state ----------------------------------------------------
-    def _track_input_state(self) -> bool:
-        """Update the input state; True when it settled into a new one (running/stalled)."""
+    def _track_input_state(self) -> str | None:
+        """Update the input state; return it when it settled into a new one (running/stalled)."""
         health = self.mic.health()
         with self._lock:
             self._input_state = health.state
         if health.state not in ("running", "stalled") or health.state == self._settled_state:
-            return False
+            return None
         was, self._settled_state = self._settled_state, health.state
         if was == "stalled":
             log.warning("audio input %s recovered", health.device)
-        return was is not None
+        return health.state if was is not None else None
 
     def _emit_stats(self) -> None:
         health = self.mic.health()
@@ -202,6 +205,9 @@ class LiveWorker:
         }  # fmt: skip
         if self._pipeline is not None:
             snapshot.update(self._pipeline.stats_snapshot())
+        elif self._counter is not None:  # between epochs (input stalled): no stream clock
+            last_hour, today = self._counter.counts(datetime.now(timezone.utc))
+            snapshot.update(coughs_last_hour=last_hour, coughs_today=today)
         snapshot["windows_scored"] += self._retired_windows
         snapshot["overflows"] = counters.input_overflows + counters.dropped_blocks
         snapshot["uptime_s"] = round(time.monotonic() - self._started, 1)
