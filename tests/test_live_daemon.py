@@ -244,3 +244,22 @@ def test_unknown_input_device_names_the_available_ones(start_listen):
     assert len(errors) == 1, listen.log()
     assert "'usb-mic-that-is-not-there' matches no input device (available:" in errors[0]
     assert "pulse" in errors[0]
+
+
+def test_sighup_moves_to_another_broker(start_listen, notify, broker_factory, subscriber_factory,
+                                        tmp_path):
+    first, second = broker_factory(), broker_factory()
+    subs = [subscriber_factory(b, [f"{PREFIX}/status"], client_id=f"cw-sub-{i}")
+            for i, b in enumerate((first, second))]
+    config = tmp_path / "coughwatch.toml"
+    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {first.port}\n')
+    listen = start_listen("--config", str(config))
+    notify.wait_for("READY", "1")
+    subs[0].wait_for(lambda ms: ms[-1].payload == "online", what="online on the first broker")
+
+    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {second.port}\n')
+    listen.proc.send_signal(signal.SIGHUP)
+    subs[1].wait_for(lambda ms: ms[-1].payload == "online", what="online on the second broker")
+    subs[0].wait_for(lambda ms: ms[-1].payload == "offline", what="offline on the first broker")
+    assert listen.stop() == 0
+    subs[1].wait_for(lambda ms: ms[-1].payload == "offline", what="offline on the second broker")
