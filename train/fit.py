@@ -75,7 +75,11 @@ class FitResult:
 
 
 def make_loss(task: str, regression_loss: str) -> LossFn:
-    """Loss on logits: BCE (binary), CE (multiclass), BCE-soft or MSE-on-sigmoid (regression)."""
+    """Loss on logits: BCE (binary), CE (multiclass), BCE-soft or MSE-on-sigmoid (regression).
+
+    Soft-target BCE keeps its gradient where MSE on a saturated sigmoid loses it
+    (measurements in :mod:`train.settings`).
+    """
     if task == "multiclass":
         return nn.CrossEntropyLoss()
     if task == "regression" and regression_loss == "mse":
