@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := mosquitto mosquitto-clients pulseaudio pulseaudio-utils libportaudio2 \
-                libasound2-plugins ffmpeg openssl
+                libasound2-plugins ffmpeg openssl systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system demo test lint bench clean
