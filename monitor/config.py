@@ -21,7 +21,8 @@ DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class DetectorOverrides(BaseModel):
-    """Event-logic settings; unset keys keep the model's or the detector's defaults."""
+    """Event-logic settings; unset keys take the model file's detector defaults, else the
+    monitor's (the same rules as replay's flags)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -31,7 +32,7 @@ class DetectorOverrides(BaseModel):
     threshold_off: float | None = Field(
         None, ge=0.0, le=1.0,
         description="A bout continues while scores stay at or above this (hysteresis); "
-        "<= threshold; unset: 0.7 x threshold.")
+        "<= threshold; unset: the model's default, else 0.7 x threshold.")
     onset_k: int | None = Field(
         None, ge=1, le=100, description="Positive windows among the last onset_n that confirm a cough.")
     onset_n: int | None = Field(
