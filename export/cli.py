@@ -7,14 +7,23 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from export.onnx_export import DEFAULT_OPSET
-from export.pipeline import ExportResult, ExportSettings, run_export
-from export.quantize import MAX_AUC_DROP
+from export.preflight import check_opset, check_writable, checkpoint_path
+from export.settings import (
+    DEFAULT_EVAL_CLIPS,
+    DEFAULT_OPSET,
+    DEFAULT_PARITY_CLIPS,
+    MAX_AUC_DROP,
+    ExportSettings,
+)
 from monitor.errors import EXIT_OK, CoughwatchError, report_error
 
+if TYPE_CHECKING:
+    from export.pipeline import ExportResult
+
 PROG: Final = "cough-export"
+OWN_LOGGERS: Final = ("export", "train", "monitor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the int8 file even when its AUC drops by more than --max-auc-drop")
     parser.add_argument("--card", action=argparse.BooleanOptionalAction, default=True,
                         help="write the model card FILE.onnx.md beside the model (default: yes)")
-    parser.add_argument("--parity-clips", type=int, default=32, metavar="N",
-                        help="validation clips (when the run recorded them) added to the parity probes (default 32)")
-    parser.add_argument("--eval-clips", type=int, default=1000, metavar="N",
-                        help="validation clips for the int8 AUC comparison (default 1000)")
+    parser.add_argument("--parity-clips", type=int, default=DEFAULT_PARITY_CLIPS, metavar="N",
+                        help="validation clips (when the run recorded them) added to the parity probes "
+                        f"(default {DEFAULT_PARITY_CLIPS})")
+    parser.add_argument("--eval-clips", type=int, default=DEFAULT_EVAL_CLIPS, metavar="N",
+                        help=f"validation clips for the int8 AUC comparison (default {DEFAULT_EVAL_CLIPS})")
     parser.add_argument("--debug", action="store_true", help="verbose logging on stderr")
     return parser
 
@@ -74,13 +84,26 @@ def print_summary(result: ExportResult) -> None:
         print(f"model card: {result.card}")
 
 
+def configure_logging(debug: bool) -> None:
+    """Warnings on stderr; ``--debug`` adds coughwatch's own debug lines (not torch's)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``cough-export``; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    configure_logging(args.debug)
     try:
-        print_summary(run_export(settings_from_args(args)))
+        settings = settings_from_args(args)
+        check_opset(settings.opset)  # the cheap checks first: torch takes seconds to import
+        checkpoint_path(settings.run)
+        check_writable(settings.out)
+        from export.pipeline import run_export
+
+        print_summary(run_export(settings))
     except CoughwatchError as exc:
         return report_error(PROG, exc)
     except KeyboardInterrupt:

@@ -87,6 +87,8 @@ def load_validation(
 
 
 def _select(labelled: list[tuple[Path, str, bool]], limit: int, balanced: bool) -> list[tuple[Path, str, bool]]:
+    """A seeded subset of ``limit`` clips; balanced = up to half coughs, classes interleaved
+    (so any prefix of the result, e.g. the parity clips, holds both classes)."""
     order = np.random.default_rng(SELECT_SEED).permutation(len(labelled))
     shuffled = [labelled[i] for i in order]
     if not balanced:
@@ -94,7 +96,10 @@ def _select(labelled: list[tuple[Path, str, bool]], limit: int, balanced: bool) 
     pos = [c for c in shuffled if c[2]]
     neg = [c for c in shuffled if not c[2]]
     n_pos = min(len(pos), max(limit // 2, limit - len(neg)))
-    return pos[:n_pos] + neg[: limit - n_pos]
+    pos, neg = pos[:n_pos], neg[: limit - n_pos]
+    mixed = [c for pair in zip(pos, neg, strict=False) for c in pair]
+    rest = pos[len(neg):] + neg[len(pos):]
+    return mixed + rest
 
 
 def _roots(extra: Mapping[str, Any], run_dir: Path) -> list[Path]:

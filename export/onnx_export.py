@@ -21,19 +21,17 @@ import onnx
 import torch
 
 from export.errors import ExportError
+from export.preflight import check_opset
+from export.settings import DEFAULT_OPSET
 from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, ModelInfo
 from train.models import Checkpoint, ScoringModel
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OPSET: Final = 18
-"""Verified with torchaudio's MelSpectrogram under the dynamo exporter."""
 LOG_MEL_NAME: Final = "log_mel"
 """Name of the front end's output value inside the exported graph."""
 FRONTEND_SCOPE: Final = "net.frontend"
 """Module path of ``LogMel`` inside ``ScoringModel`` (as the exporter records it)."""
-MIN_OPSET: Final = 18
-"""Lowest opset the dynamo exporter implements (it silently bumps lower requests)."""
 _SCOPE_KEY: Final = "pkg.torch.onnx.name_scopes"
 MAX_BATCH: Final = 4096
 
@@ -78,13 +76,6 @@ def export_onnx(
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(proto, str(out_path))
     return info
-
-
-def check_opset(opset: int) -> None:
-    """Raise :class:`ExportError` unless ``MIN_OPSET <= opset <=`` the installed onnx's newest."""
-    newest = onnx.defs.onnx_opset_version()
-    if not MIN_OPSET <= opset <= newest:
-        raise ExportError(f"opset {opset} not supported: choose {MIN_OPSET}..{newest}")
 
 
 def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:

@@ -20,11 +20,13 @@ from export.card import write_card
 from export.clips import load_validation
 from export.errors import ExportError
 from export.metadata import export_metadata
-from export.onnx_export import DEFAULT_OPSET, check_opset, export_onnx
+from export.onnx_export import export_onnx
 from export.parity import ParityReport, check_parity
+from export.preflight import check_opset, check_writable, checkpoint_path
 from export.probes import Window, parity_probes, synthetic_labelled
-from export.quantize import MAX_AUC_DROP, QuantReport, compare, enforce, quantize_int8
-from export.runs import checkpoint_path, load_checkpoint
+from export.quantize import QuantReport, compare, enforce, quantize_int8
+from export.runs import load_checkpoint
+from export.settings import ExportSettings
 from monitor.errors import ModelFileError
 from monitor.modelfile import LoadedModel, load_model
 from train.models import Checkpoint
@@ -36,30 +38,6 @@ SYNTHETIC_EVAL_EACH: Final = 100
 SYNTHETIC_CALIBRATION_EACH: Final = 32
 CALIBRATION_CLIPS: Final = 128
 EVAL_SEED: Final = 11
-
-
-@dataclass(frozen=True)
-class ExportSettings:
-    """What ``cough-export`` was asked to do (validated by :func:`run_export`)."""
-
-    run: Path
-    """Run directory holding ``model.pt``, or the checkpoint file itself."""
-    out: Path
-    """ONNX file to write (replaced if it exists)."""
-    opset: int = DEFAULT_OPSET
-    """ONNX opset of the exported graph."""
-    quantize: str | None = None
-    """None for float32, or 'int8' (static QDQ, front end kept float)."""
-    force: bool = False
-    """Write the int8 file even when its AUC drops by more than ``max_auc_drop``."""
-    max_auc_drop: float = MAX_AUC_DROP
-    """Largest validation AUC loss accepted from int8 quantisation."""
-    card: bool = True
-    """Write the model card ``OUT.md`` beside the file."""
-    parity_clips: int = 32
-    """Validation clips (when recorded and on disk) added to the parity probes."""
-    eval_clips: int = 1000
-    """Validation clips used for the int8 AUC comparison."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +56,9 @@ class ExportResult:
 def run_export(settings: ExportSettings) -> ExportResult:
     """Export, check and write; raise :class:`ExportError` (one line) on any failure."""
     check_opset(settings.opset)
-    checkpoint = load_checkpoint(settings.run)
     run_dir = checkpoint_path(settings.run).parent
-    _check_writable(settings.out)
+    check_writable(settings.out)
+    checkpoint = load_checkpoint(settings.run)
     with tempfile.TemporaryDirectory(prefix="cough-export-") as tmp:
         fp32 = Path(tmp) / "model.onnx"
         start = time.perf_counter()
@@ -125,19 +103,6 @@ def _quantize(checkpoint: Checkpoint, fp32: Path, int8: Path, clips: list[Window
         log.info("%s", line)
     enforce(report, settings.max_auc_drop, settings.force)
     return report
-
-
-def _check_writable(out: Path) -> None:
-    if out.is_dir():
-        raise ExportError(f"{out}: is a directory; give a file name such as {out / 'model.onnx'}")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise ExportError(f"{out}: {out.parent} is not a directory")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", delete=True):
-            pass
-    except OSError as exc:
-        raise ExportError(f"{out}: cannot write here ({exc.strerror or exc})") from None
 
 
 def _validate(path: Path) -> None:

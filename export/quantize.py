@@ -34,7 +34,6 @@ from monitor.modelfile import INPUT_NAME, KEY_PREFIX, OUTPUT_NAME
 
 log = logging.getLogger(__name__)
 
-MAX_AUC_DROP: Final = 0.005
 QUANTIZED_OPS: Final = ("Conv", "Gemm", "MatMul", "Relu", "MaxPool")
 CALIBRATION_BATCH: Final = 16
 SPEED_ROUND_S: Final = 0.3

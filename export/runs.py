@@ -6,30 +6,15 @@ import logging
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Final
 
 import torch
+from torch.torch_version import TorchVersion
 
 from export.errors import ExportError
+from export.preflight import checkpoint_path
 from train.models import Checkpoint
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_NAME: Final = "model.pt"
-"""File name ``cough-train`` gives the checkpoint inside a run directory."""
-
-
-def checkpoint_path(run: Path) -> Path:
-    """``run`` itself when it is a file, else ``run/model.pt``; raise :class:`ExportError` if absent."""
-    if run.is_file():
-        return run
-    if run.is_dir():
-        path = run / CHECKPOINT_NAME
-        if path.is_file():
-            return path
-        raise ExportError(f"{run}: no {CHECKPOINT_NAME} in this run directory (did training finish?)")
-    raise ExportError(f"{run}: no such run directory or checkpoint file")
-
 
 def load_checkpoint(run: Path) -> Checkpoint:
     """Read the checkpoint of ``run`` (a run directory or a ``model.pt``) onto the CPU.
@@ -39,7 +24,9 @@ def load_checkpoint(run: Path) -> Checkpoint:
     """
     path = checkpoint_path(run)
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        # runs written before versions were stored as str hold torch's TorchVersion (a str)
+        with torch.serialization.safe_globals([TorchVersion]):
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only" in str(exc).lower():
             raise ExportError(f"{path}: not a coughwatch checkpoint (it holds objects other than "

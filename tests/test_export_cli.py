@@ -51,6 +51,7 @@ def test_export_writes_checked_file_and_card(tmp_path: Path, default_run: Path):
     assert not list(out.parent.glob(".*")), "no temp files left beside the output"
 
 
+@pytest.mark.slow
 def test_model_pt_path_and_no_card(tmp_path: Path, default_run: Path, capsys):
     out = tmp_path / "m.onnx"
     assert cli.main([str(default_run / "model.pt"), "--out", str(out), "--no-card",
@@ -89,6 +90,7 @@ def test_unsupported_opset(tmp_path: Path, default_run: Path):
                            "opset 12 not supported")
 
 
+@pytest.mark.slow
 def test_parity_failure_exits_with_numbers(tmp_path: Path, default_run: Path, monkeypatch, capsys):
     """Fault injected into the exported file before the real check runs."""
 
