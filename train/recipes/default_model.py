@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="coughset folder (with manifest.csv)")
     parser.add_argument("--out", type=Path, default=Path("runs/default-model"), help="output folder")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs for the default preset")
-    parser.add_argument("--seed-epochs", type=int, default=15, help="epochs for seed and seed-log")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs for the default preset")
+    parser.add_argument("--seed-epochs", type=int, default=8, help="epochs for seed and seed-log")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, training and streams")
     parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
                         help="tutorial presets trained on the same split for comparison")
