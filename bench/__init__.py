@@ -1,0 +1,1 @@
+"""coughwatch performance suite (not tests): ``python -m bench``; see ``bench/README.md``."""

@@ -1,0 +1,136 @@
+"""Benchmark ``live``: ``cough-monitor listen`` on a PulseAudio null sink with MQTT.
+
+While coughs are played into the sink with ``paplay`` every few seconds, the
+listen process's CPU time (``/proc/PID/stat`` utime + stime, all threads) is
+read at the start and end of the window; its memory from ``/proc/PID/status``
+at the end. Each cough's onset time is the moment ``paplay`` was started plus
+the cough's offset in the file; latency is the arrival of the ``…/state`` ON
+and of the ``…/event`` message at a ``mosquitto_sub`` read by this process, so
+it includes paplay start-up, PulseAudio buffering and the 100 ms audio blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from bench.audio import write_cough_clip
+from bench.context import Context
+from bench.live_rig import LiveRig
+from bench.measure import cpu_seconds, median, memory_kib, percentile, run_worker
+from bench.models import BenchModel
+from bench.report import BenchResult
+
+log = logging.getLogger(__name__)
+
+NAME: Final = "live"
+RATE_HZ: Final = 16000
+LEAD_S: Final = 0.2
+"""Silence before the cough in each played file (the onset is launch + LEAD_S)."""
+COUGH_PERIOD_S: Final = 3.0
+CLIPS: Final = 5
+SETTLE_S: Final = 2.0
+"""Wait after READY=1 before measuring."""
+DRAIN_S: Final = 3.0
+"""Wait after the window for the last events (merge gap, MQTT)."""
+CPU_TARGET_PCT: Final = 2.0
+RSS_TARGET_MB: Final = 100.0
+LATENCY_TARGET_S: Final = 0.75
+
+
+def live_model(ctx: Context) -> BenchModel:
+    """The shipped default when present, else the energy test model (random weights never fire)."""
+    default = ctx.model("default")
+    return default if default.trained else ctx.model("energy")
+
+
+def run(ctx: Context) -> BenchResult:
+    """CPU, memory and onset latency over one window of played coughs."""
+    result = BenchResult(NAME)
+    model = live_model(ctx)
+    window_s = ctx.pick(60.0, 10.0)
+    clips = [ctx.work_dir / "live" / f"cough-{i}.wav" for i in range(CLIPS)]
+    for i, path in enumerate(clips):
+        write_cough_clip(path, LEAD_S, 0.3, RATE_HZ, seed=100 + i)
+    with LiveRig() as rig:
+        listener = rig.launch(model.path)
+        ready_s = rig.wait_ready(listener)
+        time.sleep(SETTLE_S)
+        measured = _measure_window(rig, listener.proc.pid, clips, window_s)
+        time.sleep(DRAIN_S)
+        memory = memory_kib(listener.proc.pid)
+        ons, events = rig.messages("state", measured["t0"]), rig.messages("event", measured["t0"])
+        exit_status = listener.stop()
+        parts = run_worker("imports", {"model": str(model.path)}, env=rig.pulse.env)
+    on_times = [m.arrived_s for m in ons if m.payload == "ON"]
+    latency_on = _latencies(measured["onsets"], on_times)
+    latency_event = _latencies(measured["onsets"], [m.arrived_s for m in events])
+    _rows(result, model, measured, memory, latency_on, latency_event, window_s)
+    result.add("listen memory by part (RSS MB added, in load order)",
+               ", ".join(f"{name} {mb:+.0f}" if name != "interpreter" else f"{name} {mb:.0f}"
+                         for name, mb in parts["mb"].items()), model.label)
+    result.details.update(model=model.label, ready_s=ready_s, exit_status=exit_status,
+                          window_s=window_s, cpu=measured["cpu"], memory_kib=memory,
+                          coughs=len(measured["onsets"]), on_messages=len(on_times),
+                          event_messages=len(events), latency_on_s=latency_on,
+                          latency_event_s=latency_event, memory_parts_mb=parts)
+    if not model.trained:
+        result.notes.append("no trained default model (monitor/models/default.onnx) yet: the "
+                            "energy test model of tests/fx_models.py stands in (same I/O contract; "
+                            "a CNN costs more CPU per window, see the latency rows).")
+    result.notes.append(f"{window_s:g} s window, a cough every {COUGH_PERIOD_S:g} s; latency "
+                        "counts from paplay's launch + the cough's offset in the file, so it includes "
+                        "paplay start-up and PulseAudio buffering; 100 ms audio blocks, hop 0.25 s.")
+    return result
+
+
+def _measure_window(rig: LiveRig, pid: int, clips: list[Path], window_s: float) -> dict[str, Any]:
+    """Play a cough every :data:`COUGH_PERIOD_S` for ``window_s``; CPU of ``pid`` over the window."""
+    onsets, players = [], []
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    next_play = t0 + 0.5
+    while next_play + COUGH_PERIOD_S <= t0 + window_s:
+        time.sleep(max(0.0, next_play - time.monotonic()))
+        launched = time.monotonic()
+        players.append(rig.play(clips[len(onsets) % len(clips)]))
+        onsets.append(launched + LEAD_S)
+        next_play += COUGH_PERIOD_S
+    time.sleep(max(0.0, t0 + window_s - time.monotonic()))
+    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    for player in players:
+        player.wait(timeout=30)
+    return {"t0": t0, "onsets": onsets,
+            "cpu": {"cpu_s": cpu1 - cpu0, "wall_s": t1 - t0, "percent": 100 * (cpu1 - cpu0) / (t1 - t0)}}
+
+
+def _latencies(onsets: list[float], arrivals: list[float]) -> list[float | None]:
+    """Per cough: first arrival after its onset and before the next cough's (None if missed)."""
+    out: list[float | None] = []
+    for i, onset in enumerate(onsets):
+        end = onsets[i + 1] if i + 1 < len(onsets) else onset + COUGH_PERIOD_S
+        hits = [a - onset for a in arrivals if onset <= a < end]
+        out.append(min(hits) if hits else None)
+    return out
+
+
+def _rows(result: BenchResult, model: BenchModel, measured: dict[str, Any], memory: dict[str, int],
+          latency_on: list[float | None], latency_event: list[float | None], window_s: float) -> None:
+    cpu = measured["cpu"]["percent"]
+    result.add(f"listen CPU, % of one core over {window_s:g} s (coughs playing)", f"{cpu:.2f} %",
+               model.label, f"< {CPU_TARGET_PCT:g} %", cpu < CPU_TARGET_PCT)
+    rss_mb, hwm_mb = memory.get("VmRSS", 0) / 1024, memory.get("VmHWM", 0) / 1024
+    result.add("listen memory: VmRSS (VmHWM peak)", f"{rss_mb:.0f} MB ({hwm_mb:.0f} MB)", model.label,
+               f"< {RSS_TARGET_MB:g} MB", hwm_mb < RSS_TARGET_MB)
+    for what, values, target in (("state ON", latency_on, True), ("event", latency_event, False)):
+        got = [v for v in values if v is not None]
+        if not got:
+            result.add(f"cough onset -> {what} at mosquitto_sub", f"no message (0/{len(values)} coughs)",
+                       model.label, f"median < {LATENCY_TARGET_S:g} s" if target else "", False)
+            continue
+        med = median(got)
+        result.add(f"cough onset -> {what} at mosquitto_sub: median / p90",
+                   f"{med:.2f} / {percentile(got, 90):.2f} s ({len(got)}/{len(values)} coughs)",
+                   model.label, f"median < {LATENCY_TARGET_S:g} s" if target else "",
+                   (med < LATENCY_TARGET_S and len(got) == len(values)) if target else None)

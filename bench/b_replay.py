@@ -1,0 +1,153 @@
+"""Benchmark ``replay``: audio seconds per wall second through ``cough-monitor replay``, on one core.
+
+Per model (default, seed): a breakdown of where the time goes, the fast path
+timed over repeats, the ``--realtime`` path (pacer not sleeping) checked for
+identical events, and the frame-once experiment (:mod:`bench.frameonce`)
+against the one-graph pipeline at the same hop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from bench.context import Context
+from bench.frameonce import FrameGeometry
+from bench.measure import median, run_worker
+from bench.models import BenchModel
+from bench.report import BenchResult
+
+log = logging.getLogger(__name__)
+
+NAME: Final = "replay"
+TARGET_X: Final = 1000.0
+MODELS: Final = ("default", "seed", "energy")
+EVENT_QUANTILE: Final = "90"
+"""Random-weight models get this score percentile as threshold, so the event check has events."""
+SCORE_TOLERANCE: Final = 1e-5
+"""Batch 32 vs batch 1 may differ by float rounding in onnxruntime (~1e-7)."""
+FRAME_ONCE_HOPS_S: Final = {"default": (0.25, 0.5), "seed": (0.25,)}
+"""Hops tried in the frame-once experiment (rounded to a multiple of the STFT hop)."""
+BATCH_SWEEP: Final = (1, 8, 32)
+"""``--batch`` values compared on the default model (32 is replay's default)."""
+
+
+def run(ctx: Context) -> BenchResult:
+    """Measure every model in :data:`MODELS` on one generated recording."""
+    result = BenchResult(NAME)
+    stream = ctx.stream(ctx.pick(600.0, 60.0))
+    repeats = int(ctx.pick(3, 1))
+    result.details.update(recording={"duration_s": stream.duration_s, "sample_rate": stream.sample_rate,
+                                     "coughs": len(stream.cough_starts_s)}, repeats=repeats)
+    for key in MODELS:
+        model = ctx.model(key)
+        result.details[key] = _measure_model(ctx, result, model, str(stream.path), repeats)
+    result.notes.append(
+        f"{stream.duration_s / 60:g}-minute generated recording (noise floor + a cough "
+        f"burst every ~4 s), 48 kHz 16-bit WAV, so decode and resampling are included; 1 core "
+        f"(taskset -c 0), onnxruntime 1 thread, replay's default batch of 32 windows, hop 0.25 s; "
+        f"throughput = audio s / median wall s of `cough-monitor replay` (in-process "
+        f"monitor.replay.run, model load included) over {repeats} run(s). Random-weight models "
+        f"use their {EVENT_QUANTILE}th score percentile as threshold so the event checks have events.")
+    return result
+
+
+def _measure_model(ctx: Context, result: BenchResult, model: BenchModel, wav: str,
+                   repeats: int) -> dict[str, Any]:
+    work = ctx.scratch(f"replay-{model.key}")
+    base = {"model": str(model.path), "wav": wav, "work_dir": str(work)}
+    breakdown = run_worker("breakdown", base)
+    threshold = None if model.trained or model.key == "energy" else breakdown["score_quantiles"][EVENT_QUANTILE]
+    params = {**base, "threshold": threshold, "repeats": repeats}
+    fast = run_worker("replay", params)
+    paced = run_worker("paced", params)
+    x = breakdown["audio_s"] / median(fast["seconds"])
+    what = ("replay throughput: audio s per wall s (1 core)" if model.key != "energy" else
+            "replay throughput with a trivial model (ceiling of decode + resample + pipeline)")
+    result.add(what, f"{x:.0f}x", model.label, f">= {TARGET_X:g}x" if model.key != "energy" else "",
+               x >= TARGET_X if model.key != "energy" else None)
+    same, why = _same_events(fast["events"], paced["events"])
+    result.add("fast path vs --realtime path (0.1 s blocks, batch 1): events",
+               f"{'identical' if same else 'DIFFER: ' + why} ({len(fast['events'])} events, "
+               f"{paced['pacer_calls']} paced blocks)",
+               model.label, "identical", same and fast["repeats_identical"])
+    details = {"threshold": threshold, "breakdown": breakdown, "x_real_time": x,
+               "fast": fast | {"events": len(fast["events"])},
+               "paced": paced | {"events": len(paced["events"])}, "events_identical": same}
+    if model.key == "energy":
+        return details
+    result.add("replay time split: decode / resample / log-mel / CNN / detector / rest",
+               _split_text(breakdown), model.label)
+    if model.key == "default":
+        details["batch_sweep"] = _batch_sweep(result, model, params, breakdown["audio_s"])
+    from bench.frameonce_export import split_model  # torch: only in the runner process
+
+    split = split_model(model.path, ctx.scratch(f"split-{model.key}"))
+    details["frameonce"] = [
+        _frame_once(result, model, base, split, threshold, breakdown, repeats, hop_s)
+        for hop_s in FRAME_ONCE_HOPS_S[model.key][: 1 if ctx.quick else None]
+    ]
+    return details
+
+
+def _batch_sweep(result: BenchResult, model: BenchModel, params: dict[str, Any],
+                 audio_s: float) -> dict[str, float]:
+    """Replay throughput per ``--batch`` value, interleaved rounds."""
+    seconds: dict[int, list[float]] = {b: [] for b in BATCH_SWEEP}
+    for _ in range(int(params["repeats"])):
+        for batch in BATCH_SWEEP:
+            out = run_worker("replay", {**params, "batch": batch, "repeats": 1})
+            seconds[batch].extend(out["seconds"])
+    xs = {str(b): audio_s / median(s) for b, s in seconds.items()}
+    result.add("replay throughput by --batch (windows per onnxruntime call)",
+               ", ".join(f"{b}: {x:.0f}x" for b, x in xs.items()), model.label)
+    return xs
+
+
+def _same_events(fast: list[dict], paced: list[dict]) -> tuple[bool, str]:
+    """Equal ids, times and window counts; scores equal within :data:`SCORE_TOLERANCE`."""
+    if len(fast) != len(paced):
+        return False, f"{len(fast)} vs {len(paced)} events"
+    for a, b in zip(fast, paced, strict=True):
+        for key in a:
+            if key in ("peak_score", "mean_score"):
+                if abs(a[key] - b[key]) > SCORE_TOLERANCE:
+                    return False, f"{key} {a[key]} vs {b[key]}"
+            elif a[key] != b[key]:
+                return False, f"{key} {a[key]!r} vs {b[key]!r}"
+    return True, ""
+
+
+def _split_text(breakdown: dict[str, Any]) -> str:
+    s = breakdown["seconds"]
+    total = s["total"]
+    frontend = breakdown["profile"]["frontend_share"]
+    parts = [s["decode"], s["mixdown_resample"], s["scoring"] * frontend,
+             s["scoring"] * (1 - frontend), s["detector"], max(0.0, s["framing_and_rest"])]
+    pct = " / ".join(f"{100 * p / total:.0f}%" for p in parts)
+    return f"{pct} (pipeline alone {breakdown['audio_s'] / total:.0f}x)"
+
+
+def _frame_once(result: BenchResult, model: BenchModel, base: dict[str, Any],
+                split: tuple[dict[str, str], FrameGeometry], threshold: float | None,
+                breakdown: dict[str, Any], repeats: int, hop_s: float) -> dict[str, Any]:
+    """One graph vs frame-once (both variants) at ``hop_s`` rounded to whole STFT hops."""
+    paths, geometry = split
+    rate = breakdown["sample_rate"]
+    hop = max(1, round(hop_s * rate / geometry.hop_length)) * geometry.hop_length
+    if threshold is None:
+        threshold = breakdown["threshold_on"]
+    out = run_worker("frameonce", {**base, "split": paths, "geometry": geometry.to_dict(),
+                                   "hop_samples": hop, "threshold": threshold, "repeats": repeats})
+    one = median(out["seconds"]["one_graph"])
+    audio_s = breakdown["audio_s"]
+    cells = []
+    for variant in ("stream", "exact"):
+        t = median(out["seconds"][variant])
+        c = out["compare"][variant]
+        cells.append(f"{variant}: {one / t:.2f}x faster ({audio_s / t:.0f}x real time), "
+                     f"max |Δscore| {c['max_score_diff']:.1e}, events "
+                     f"{'same' if c['events_equal'] else 'differ'} ({c['events']})")
+    result.add(f"frame-once experiment at hop {hop / rate:.3f} s vs one graph "
+               f"({audio_s / one:.0f}x real time)", "; ".join(cells), model.label)
+    return out | {"hop_samples": hop, "geometry": geometry.to_dict()}

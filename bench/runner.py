@@ -1,0 +1,99 @@
+"""``python -m bench [--quick] [--only NAME ...] [--out bench/results]``: run the suite.
+
+Each benchmark is a module with ``NAME`` and ``run(ctx) -> BenchResult``. A
+failing benchmark is reported in one line (and in the table) and the others
+still run; the exit status is then 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from bench.context import Context
+from bench.report import BenchResult, load_average, machine_info, summary_markdown, write_result
+
+log = logging.getLogger("bench")
+
+BENCHMARKS: Final[dict[str, str]] = {
+    "replay": "bench.b_replay",
+    "latency": "bench.b_latency",
+    "live": "bench.b_live",
+    "startup": "bench.b_startup",
+    "training": "bench.b_training",
+    "export": "bench.b_export",
+}
+"""Name -> module, in running order."""
+DEFAULT_OUT: Final = Path("bench/results")
+SUMMARY_NAME: Final = "summary.md"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m bench`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="coughwatch performance suite: replay throughput, scoring latency, live CPU/"
+        "RSS/latency, start-up, training and export. Writes OUT/<name>.json and OUT/summary.md "
+        "and prints one markdown table. Not tests: figures, medians over repeats, on this machine.",
+    )
+    parser.add_argument("--quick", action="store_true",
+                        help="shortened smoke run (60 s audio, 10 s live, 1 repeat); not for publication")
+    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), metavar="NAME",
+                        help=f"run only these benchmarks ({', '.join(BENCHMARKS)})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"where the JSON files and summary.md go (default: {DEFAULT_OUT})")
+    parser.add_argument("--keep-work", action="store_true",
+                        help="keep the scratch folder (generated audio, models, logs) and print its path")
+    parser.add_argument("--debug", action="store_true", help="verbose logging on stderr")
+    return parser
+
+
+def run_one(name: str, ctx: Context) -> BenchResult:
+    """Run benchmark ``name``; an exception becomes ``result.error`` (one line)."""
+    began = time.perf_counter()
+    try:
+        result = importlib.import_module(BENCHMARKS[name]).run(ctx)
+    except Exception as exc:  # a benchmark may fail in many ways; the others still run
+        log.debug("benchmark %s failed", name, exc_info=True)
+        result = BenchResult(name, error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")
+    result.seconds = time.perf_counter() - began
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (1 when a benchmark failed)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="bench: %(message)s", stream=sys.stderr)
+    logging.getLogger("bench").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    names = args.only or list(BENCHMARKS)
+    machine, load_start = machine_info(), load_average()
+    work = Path(tempfile.mkdtemp(prefix="coughwatch-bench-"))
+    ctx = Context(quick=args.quick, work_dir=work)
+    results = []
+    try:
+        for name in names:
+            log.info("running %s%s (load average %s)", name, " (quick)" if args.quick else "",
+                     load_average())
+            before = load_average()
+            result = run_one(name, ctx)
+            results.append(result)
+            path = write_result(result, machine, args.out, args.quick, before)
+            log.info("%s: %s in %.0f s -> %s", name, "FAILED: " + result.error if result.error
+                     else "done", result.seconds, path)
+    finally:
+        if args.keep_work:
+            log.info("scratch folder kept: %s", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    summary = summary_markdown(results, machine, args.quick, load_start)
+    (args.out / SUMMARY_NAME).write_text(summary, encoding="utf-8")
+    print(summary)
+    return 1 if any(r.error for r in results) else 0
