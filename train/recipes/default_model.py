@@ -56,6 +56,10 @@ ONSET_RULES: Final = ((1, 1), (2, 2), (2, 3))
 MAX_FALSE_ALARMS_PER_HOUR: Final = 1.0
 NEGATIVE_PASSES: Final = 2
 """The negative stream plays every validation non-cough clip this many times (new gains/order)."""
+TRAIN_STREAM_FILE_S: Final = 60.0
+"""Training negative streams are cut into files of this length (one crop per file and repeat)."""
+TRAIN_STREAM_REPEATS: Final = 20
+"""Each training-stream file is listed this many times per epoch (a fresh energy crop each time)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,11 +104,15 @@ def build_streams(val: list[Clip], load: Any, seed: int) -> tuple[Stream, Stream
 
 
 def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips: list[Clip],
-                 val_clips: list[Clip], manifest_sha: str) -> Path:
-    """Train one preset on the fixed split; return its run folder."""
+                 val_clips: list[Clip], manifest_sha: str, stream_clips: list[Clip]) -> Path:
+    """Train one preset on the fixed split; return its run folder.
+
+    The tutorial presets keep the tutorial's data (the clips, first window, no
+    augmentation); ``default`` adds oversampled coughs and the training streams.
+    """
     run_dir = args.out / preset
     tutorial = preset != "default"
-    clips = train_clips if tutorial else _oversample(train_clips)
+    clips = train_clips if tutorial else _oversample(train_clips) + stream_clips * TRAIN_STREAM_REPEATS
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
@@ -124,6 +132,34 @@ def _limit(clips: list[Clip], per_stratum: int, seed: int) -> list[Clip]:
         members = [c for c in clips if (c.extra.get("dataset", ""), c.label) == key]
         kept += [members[i] for i in sorted(rng.permutation(len(members))[:per_stratum])]
     return kept
+
+
+def training_streams(train_clips: list[Clip], load: Any, out: Path, seed: int) -> list[Clip]:
+    """Negative training windows that look like the stream: training non-cough clips
+    played back to back with random gains and gaps over a noise floor (as
+    :func:`train.streams.negative_stream` does for evaluation, but from training clips),
+    written as 60 s FLAC files and listed ``TRAIN_STREAM_REPEATS`` times each.
+
+    Clip-level training never shows a window where one sound ends and the next begins
+    in a noise floor; models trained only on clips raise many false alarms there.
+    """
+    import soundfile
+
+    rng = np.random.default_rng(seed + 1)
+    negatives = [str(c.path) for c in train_clips if c.label != COUGH]
+    stream = negative_stream(list(rng.permutation(negatives)), load, SAMPLE_RATE, rng)
+    folder = out / "train_streams"
+    folder.mkdir(parents=True, exist_ok=True)
+    step = int(TRAIN_STREAM_FILE_S * SAMPLE_RATE)
+    clips = []
+    for index, start in enumerate(range(0, len(stream.audio) - step + 1, step)):
+        path = folder / f"negative_{index:04d}.flac"
+        soundfile.write(str(path), stream.audio[start:start + step], SAMPLE_RATE, subtype="PCM_16")
+        clips.append(Clip(path=path.resolve(), label="non_cough", group=f"train_stream/{index}",
+                          rel_path=f"train_streams/{path.name}", extra={"dataset": "train_stream"}))
+    log.info("training streams: %d files of %.0f s from %d non-cough clips", len(clips),
+             TRAIN_STREAM_FILE_S, len(negatives))
+    return clips
 
 
 def _oversample(clips: list[Clip]) -> list[Clip]:
@@ -204,10 +240,11 @@ def run(args: argparse.Namespace) -> int:
     streams = build_streams(val_clips, load, args.seed)
     log.info("streams: negative %.2f h, positive %.2f h with %d coughs",
              streams[0].duration_s / 3600, streams[1].duration_s / 3600, len(streams[1].truth))
+    stream_clips = training_streams(train_clips, load, args.out, args.seed)
     results: dict[str, Any] = {}
     for preset in ["default", *args.compare]:
         epochs = args.epochs if preset == "default" else args.seed_epochs
-        run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha)
+        run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips)
         probe = run_dir / "model.onnx"
         run_export(ExportSettings(run=run_dir, out=probe))
         results[preset] = judge(probe, val_clips, streams, load)
