@@ -119,7 +119,7 @@ def task_breakdown(params: dict[str, Any]) -> dict[str, Any]:
     seconds["framing_and_rest"] = total - sum(v for k, v in seconds.items() if k != "total")
     return {"seconds": seconds, "audio_s": summary.duration_s, "windows": summary.windows,
             "hop_samples": framing.hop_samples, "sample_rate": framing.sample_rate,
-            "threshold_on": settings.threshold_on,
+            "threshold_on": settings.threshold_on, "threshold_off": settings.threshold_off,
             "score_quantiles": _quantiles(all_scores),
             "profile": profile_split(Path(params["model"]), params["wav"], framing.sample_rate,
                                      framing.window_samples, framing.hop_samples,

@@ -37,7 +37,9 @@ def task_imports(params: dict[str, Any]) -> dict[str, Any]:
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("numpy", lambda: importlib.import_module("numpy")),
         ("onnxruntime", lambda: importlib.import_module("onnxruntime")),
-        ("monitor CLI (all subcommands: pydantic settings, soxr, soundfile)",
+        ("pydantic", lambda: importlib.import_module("pydantic").BaseModel),
+        ("listen settings models (monitor.config)", lambda: importlib.import_module("monitor.config")),
+        ("rest of the CLI (all subcommands, soxr, soundfile)",
          lambda: importlib.import_module("monitor.cli").build_parser()),
         ("sounddevice + PortAudio (ALSA/PulseAudio plugins)",
          lambda: importlib.import_module("sounddevice")),

@@ -30,6 +30,8 @@ def replay_args(params: dict[str, Any], events_out: Path, realtime: bool) -> lis
             "--events-out", str(events_out), "--start-time", START_TIME, "--device-id", DEVICE_ID]
     if params.get("threshold") is not None:
         argv += ["--threshold", repr(float(params["threshold"]))]
+    if params.get("threshold_off") is not None:
+        argv += ["--threshold-off", repr(float(params["threshold_off"]))]
     if params.get("batch") is not None:
         argv += ["--batch", str(int(params["batch"]))]
     if params.get("hop_ms") is not None:

@@ -68,11 +68,19 @@ def run_one(name: str, ctx: Context) -> BenchResult:
     return result
 
 
+def _configure_logging(debug: bool) -> None:
+    """Our progress lines on stderr; other libraries only from WARNING (the exporter is chatty)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bench: %(message)s"))
+    handler.addFilter(lambda record: record.name.startswith("bench") or record.levelno >= logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    logging.getLogger("bench").setLevel(logging.DEBUG if debug else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (1 when a benchmark failed)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="bench: %(message)s", stream=sys.stderr)
-    logging.getLogger("bench").setLevel(logging.DEBUG if args.debug else logging.INFO)
+    _configure_logging(args.debug)
     names = args.only or list(BENCHMARKS)
     machine, load_start = machine_info(), load_average()
     work = Path(tempfile.mkdtemp(prefix="coughwatch-bench-"))

@@ -71,7 +71,9 @@ def task_frameonce(params: dict[str, Any]) -> dict[str, Any]:
     spec = model.info.spec
     framing = Framing(spec.sample_rate, spec.window_samples, hop)
     threshold = float(params["threshold"])
-    settings = DetectorSettings(threshold_on=threshold, threshold_off=cliargs.OFF_RATIO * threshold)
+    off = params.get("threshold_off")
+    settings = DetectorSettings(threshold_on=threshold,
+                                threshold_off=cliargs.OFF_RATIO * threshold if off is None else float(off))
     seconds: dict[str, list[float]] = {"one_graph": [], **{v: [] for v in VARIANTS}}
     results: dict[str, tuple[np.ndarray, list[tuple[int, int]]]] = {}
     for _ in range(int(params["repeats"])):
