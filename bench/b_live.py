@@ -60,6 +60,13 @@ def run(ctx: Context) -> BenchResult:
     with LiveRig() as rig:
         for bench_model, seconds, fires in plan:
             result.details[bench_model.key] = _session(rig, result, bench_model, clips, seconds, fires)
+        first = result.details[model.key]
+        if model.trained and first["on_messages"] < first["coughs"] / 2:
+            result.notes.append(f"the shipped model detected {first['on_messages']} of "
+                                f"{first['coughs']} synthetic coughs: latency also measured with "
+                                "the energy test model.")
+            energy = ctx.model("energy")
+            result.details["energy"] = _session(rig, result, energy, clips, window_s, True)
         parts = run_worker("imports", {"model": str(plan[-1][0].path)}, env=rig.pulse.env)
     result.add("listen memory by part (RSS MB added, in load order)",
                ", ".join(f"{name} {mb:.0f}" if name == "interpreter" else f"{name} {mb:+.0f}"

@@ -88,6 +88,7 @@ def task_paced(params: dict[str, Any]) -> dict[str, Any]:
     out = Path(params["work_dir"]) / "paced.jsonl"
     out.unlink(missing_ok=True)
     real_pacer = replay._RealtimePacer
+    _RecordingPacer.calls = []
     replay._RealtimePacer = _RecordingPacer  # the one substitution; see the module docstring
     try:
         seconds = run_replay(replay_args(params, out, realtime=True))
