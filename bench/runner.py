@@ -63,9 +63,14 @@ def run_one(name: str, ctx: Context) -> BenchResult:
         result = importlib.import_module(BENCHMARKS[name]).run(ctx)
     except Exception as exc:  # a benchmark may fail in many ways; the others still run
         log.debug("benchmark %s failed", name, exc_info=True)
-        result = BenchResult(name, error=f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}")
+        result = BenchResult(name, error=_one_line(exc))
     result.seconds = time.perf_counter() - began
     return result
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
 
 
 def _configure_logging(debug: bool) -> None:
@@ -82,6 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.debug)
     names = args.only or list(BENCHMARKS)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        probe = args.out / ".write-test.tmp"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        print(f"python -m bench: error: --out {args.out}: not writable ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 2
     machine, load_start = machine_info(), load_average()
     work = Path(tempfile.mkdtemp(prefix="coughwatch-bench-"))
     ctx = Context(quick=args.quick, work_dir=work)
