@@ -30,14 +30,27 @@ HOUSEHOLD: Final = ("washing_machine", "pouring_water", "keyboard_typing", "door
 OUT_DIR: Final = Path(__file__).resolve().parents[2] / "monitor" / "examples"
 
 
-def pick(val: list[Clip], seed: int) -> tuple[list[Clip], list[Clip]]:
-    """(three CC0 covid19 coughs with clear segments, two CC0 ESC-50 household clips)."""
+MIN_COUGH_S: Final = 0.3
+"""A clear cough: the clip's longest energetic segment lasts at least this long."""
+
+
+def pick(val: list[Clip], seed: int, load: Loader) -> tuple[list[Clip], list[Clip]]:
+    """(three CC0 covid19 coughs with a clear segment, two CC0 ESC-50 household clips).
+
+    Chosen by licence, source and segment length only (never by model score).
+    """
     rng = np.random.default_rng(seed)
-    coughs = [c for c in val if c.extra.get("dataset") == "covid19_cough" and c.label == "cough"]
+    coughs = [c for c in val if c.extra.get("dataset") == "covid19_cough" and c.label == "cough"
+              and _longest_segment_s(load(str(c.path))) >= MIN_COUGH_S]
     sounds = [c for c in val if c.extra.get("dataset") == "esc50_16k" and c.extra.get("license", "").startswith("clip:CC0")
               and c.extra.get("category") in HOUSEHOLD]
     return ([coughs[i] for i in rng.permutation(len(coughs))[:3]],
             [sounds[i] for i in rng.permutation(len(sounds))[:2]])
+
+
+def _longest_segment_s(wave: np.ndarray) -> float:
+    segments = cough_segments(wave, SAMPLE_RATE)
+    return max((e - s for s, e in segments), default=0) / SAMPLE_RATE
 
 
 def compose(coughs: list[Clip], sounds: list[Clip], load: Loader, seed: int) -> tuple[np.ndarray, dict]:
@@ -77,8 +90,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="the default model's split seed")
     args = parser.parse_args()
     _, val = split_clips(load_manifest(args.data / "manifest.csv"), args.seed)
-    coughs, sounds = pick(val, args.seed)
-    audio, truth = compose(coughs, sounds, Loader(SAMPLE_RATE, None), args.seed)
+    load = Loader(SAMPLE_RATE, None)
+    coughs, sounds = pick(val, args.seed, load)
+    audio, truth = compose(coughs, sounds, load, args.seed)
     soundfile.write(str(OUT_DIR / "example.ogg"), audio, SAMPLE_RATE, format="OGG", subtype="VORBIS")
     (OUT_DIR / "example.json").write_text(json.dumps(truth, indent=1) + "\n")
     credits = "\n".join(f"- {s['kind'].replace('coughs', 'cough')}: coughset `{s['path']}` "
