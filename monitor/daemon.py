@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 TICK_S: Final = 1.0
 """Longest sleep of the supervisor (watchdog, STATUS= and worker checks)."""
+STARTUP_TICK_S: Final = 0.05
+"""Sleep while waiting for the first audio block, so READY=1 follows it closely."""
 STOP_GRACE_S: Final = 15.0
 """Time for the worker to finish on top of the MQTT flush timeout."""
 HANDLED_SIGNALS: Final = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -93,7 +95,7 @@ class Daemon:
         """Loop until a stop signal (False) or a dead worker (True)."""
         state = _Supervision()
         while True:
-            for signum in inbox.wait(self._tick()):
+            for signum in inbox.wait(self._tick(state)):
                 if signum == signal.SIGHUP:
                     self._reload(worker, state)
                 else:
@@ -104,7 +106,9 @@ class Daemon:
                 return True
             self._notify(worker, state)
 
-    def _tick(self) -> float:
+    def _tick(self, state: _Supervision) -> float:
+        if not state.ready:
+            return STARTUP_TICK_S
         return min(TICK_S, self.watchdog_s) if self.watchdog_s else TICK_S
 
     def _notify(self, worker: LiveWorker, state: _Supervision) -> None:

@@ -35,6 +35,7 @@ from export.pipeline import ExportSettings, run_export
 from monitor.detector import DetectorSettings
 from monitor.errors import CoughwatchError, report_error
 from monitor.modelfile import load_model
+from train.augment import AugmentSettings
 from train.data import Clip, file_sha256, load_manifest
 from train.loop import train
 from train.recipes import attribution, clip_eval
@@ -75,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--install", action="store_true",
                         help="copy the default model + card into monitor/models/ and DATA_LICENSES.md to the repo")
     parser.add_argument("--cache-dir", type=Path, default=None, help="disk cache of decoded audio")
+    parser.add_argument("--positive-repeats", type=int, default=POSITIVE_REPEATS,
+                        help="each training cough clip appears this many times per epoch")
+    parser.add_argument("--cough-mix-probability", type=float, default=0.5,
+                        help="chance a training cough window is mixed into a background")
+    parser.add_argument("--snr-db", type=float, nargs=2, default=(0.0, 20.0), metavar=("LOW", "HIGH"),
+                        help="cough-to-background power ratio range over the window, dB")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -112,10 +119,12 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     """
     run_dir = args.out / preset
     tutorial = preset != "default"
-    clips = train_clips if tutorial else _oversample(train_clips) + stream_clips * TRAIN_STREAM_REPEATS
+    clips = train_clips if tutorial else _oversample(train_clips, args.positive_repeats) + stream_clips * TRAIN_STREAM_REPEATS
+    augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db))
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
+        augment_settings=augment,
         provenance={"recipe": "train.recipes.default_model",
                     "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
                     "manifest_sha256": manifest_sha},
@@ -162,9 +171,9 @@ def training_streams(train_clips: list[Clip], load: Any, out: Path, seed: int) -
     return clips
 
 
-def _oversample(clips: list[Clip]) -> list[Clip]:
+def _oversample(clips: list[Clip], repeats: int) -> list[Clip]:
     coughs = [c for c in clips if c.label == COUGH]
-    return clips + coughs * (POSITIVE_REPEATS - 1)
+    return clips + coughs * (repeats - 1)
 
 
 def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load: Any) -> dict[str, Any]:
