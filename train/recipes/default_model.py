@@ -49,7 +49,7 @@ log = logging.getLogger("train.recipes.default_model")
 
 COUGH: Final = "cough"
 SAMPLE_RATE: Final = 16000
-POSITIVE_REPEATS: Final = 3
+POSITIVE_REPEATS: Final = 4
 """Each training cough clip appears this many times per epoch (fresh crops each time)."""
 THRESHOLDS: Final = tuple(float(t) for t in np.round(np.concatenate(
     [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998]]), 3))
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="coughset folder (with manifest.csv)")
     parser.add_argument("--out", type=Path, default=Path("runs/default-model"), help="output folder")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs for the default preset")
+    parser.add_argument("--epochs", type=int, default=16, help="epochs for the default preset")
     parser.add_argument("--seed-epochs", type=int, default=8, help="epochs for seed and seed-log")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, training and streams")
     parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
@@ -78,9 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, default=None, help="disk cache of decoded audio")
     parser.add_argument("--positive-repeats", type=int, default=POSITIVE_REPEATS,
                         help="each training cough clip appears this many times per epoch")
-    parser.add_argument("--cough-mix-probability", type=float, default=0.5,
+    parser.add_argument("--cough-mix-probability", type=float, default=0.8,
                         help="chance a training cough window is mixed into a background")
-    parser.add_argument("--snr-db", type=float, nargs=2, default=(0.0, 20.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--snr-db", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LOW", "HIGH"),
                         help="cough-to-background power ratio range over the window, dB")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
