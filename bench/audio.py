@@ -55,3 +55,23 @@ def write_cough_clip(path: Path, lead_s: float, tail_s: float, sample_rate: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(path), audio, sample_rate, subtype="PCM_16")
     return len(burst) / sample_rate
+
+
+EXAMPLE_DIR: Final = Path(__file__).resolve().parents[1] / "monitor" / "examples"
+"""The bundled example recording: real CC0 coughs with known positions (example.json)."""
+
+
+def write_example_cough_clip(path: Path, lead_s: float, tail_s: float, index: int) -> float:
+    """Like :func:`write_cough_clip` with the ``index``-th real cough of the bundled example
+    (16 kHz); the trained default model does not fire on synthetic bursts. Returns its length in s."""
+    import json
+
+    audio, sample_rate = soundfile.read(str(EXAMPLE_DIR / "example.ogg"), dtype="float32")
+    coughs = json.loads((EXAMPLE_DIR / "example.json").read_text())["coughs"]
+    start_s, end_s = coughs[index % len(coughs)]
+    cough = audio[int(start_s * sample_rate): int(end_s * sample_rate)]
+    lead, tail = int(lead_s * sample_rate), int(tail_s * sample_rate)
+    out = np.concatenate([np.zeros(lead, np.float32), cough, np.zeros(tail, np.float32)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(path), out, sample_rate, subtype="PCM_16")
+    return len(cough) / sample_rate
