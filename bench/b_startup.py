@@ -44,8 +44,8 @@ def run(ctx: Context) -> BenchResult:
             result.add("SIGTERM -> exit (events flushed, offline published)", f"{median(stops):.2f} s",
                        model.label)
             result.details[model.key] = timings
-    result.notes.append("READY=1 is sent by the daemon's supervisor tick (<= 1 s) after "
-                        "the first block has been scored, so READY lags the first stats message.")
+    result.notes.append("READY=1 is sent once the first audio block has been scored (the "
+                        "supervisor polls every 50 ms until then).")
     return result
 
 
