@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -38,39 +35,9 @@ def listen_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "monitor.cli"]
 
 
-class NotifySocket:
-    """What systemd would receive: sd_notify datagrams on an abstract socket, timestamped."""
-
-    def __init__(self) -> None:
-        self.address = f"@coughwatch-bench-{uuid.uuid4().hex}"
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(b"\0" + self.address[1:].encode())
-        self.messages: list[tuple[float, dict[str, str]]] = []
-        self._cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self._sock.recv(4096).decode(errors="replace")
-            except OSError:
-                return
-            fields = dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
-            with self._cond:
-                self.messages.append((time.monotonic(), fields))
-                self._cond.notify_all()
-
-    def wait_for(self, key: str, value: str, since: float, timeout_s: float) -> float | None:
-        """``time.monotonic()`` of the first ``key=value`` after ``since`` (None on timeout)."""
-        def first() -> float | None:
-            return next((t for t, f in self.messages if t >= since and f.get(key) == value), None)
-
-        with self._cond:
-            self._cond.wait_for(lambda: first() is not None, timeout_s)
-            return first()
-
-    def close(self) -> None:
-        self._sock.close()
+def notify_socket() -> Any:
+    """The tests' sd_notify stand-in (``tests/fx_notify.NotifySocket``)."""
+    return fixture_module("fx_notify").NotifySocket("coughwatch-bench")
 
 
 @dataclass
@@ -105,7 +72,7 @@ class LiveRig:
     pulse: Any = None
     broker: Any = None
     subscriber: Any = None
-    notify: NotifySocket | None = None
+    notify: Any = None
     listeners: list[Listener] = field(default_factory=list)
 
     def __enter__(self) -> LiveRig:
@@ -118,7 +85,7 @@ class LiveRig:
             mqtt = fixture_module("fx_mosquitto")
             self.broker = mqtt.Broker(self.root / "broker").start()
             self.subscriber = mqtt.start_subscriber(self.broker, [f"{PREFIX}/#"], "cw-bench-sub")
-            self.notify = NotifySocket()
+            self.notify = notify_socket()
         except BaseException:
             self.__exit__()
             raise
@@ -158,7 +125,7 @@ class LiveRig:
     def wait_ready(self, listener: Listener) -> float:
         """Seconds from launch to ``READY=1``; raises ``RuntimeError`` with the log tail if none."""
         assert self.notify is not None
-        ready = self.notify.wait_for("READY", "1", listener.launched_at, READY_TIMEOUT_S)
+        ready = self.notify.first("READY", "1", listener.launched_at, READY_TIMEOUT_S, exact=True)
         if ready is None:
             raise RuntimeError(f"no READY=1 within {READY_TIMEOUT_S:g} s: {listener.log_tail()}")
         return ready - listener.launched_at

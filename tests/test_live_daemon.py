@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from fx_notify import NotifySocket
 
 from monitor.mic_devices import NO_DEVICES_HINT
 from train.synth import cough_burst
@@ -27,42 +26,15 @@ PREFIX = f"coughwatch/{DEVICE_ID}"
 CLI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
 
 
-class NotifyListener:
-    """What systemd would receive: sd_notify datagrams on an abstract socket, timestamped."""
-
-    def __init__(self) -> None:
-        self.address = f"@coughwatch-test-{uuid.uuid4().hex}"
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(b"\0" + self.address[1:].encode())
-        self.messages: list[tuple[float, dict[str, str]]] = []
-        self._cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self._sock.recv(4096).decode()
-            except OSError:
-                return
-            fields = dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
-            with self._cond:
-                self.messages.append((time.monotonic(), fields))
-                self._cond.notify_all()
-
-    def times(self, key: str, value: str | None = None, since: float = 0.0) -> list[float]:
-        with self._cond:
-            return [t for t, f in self.messages
-                    if t >= since and key in f and (value is None or value in f[key])]
+class NotifyListener(NotifySocket):
+    """The notify socket, failing the test when an expected message does not come."""
 
     def wait_for(self, key: str, value: str | None = None, since: float = 0.0,
                  timeout_s: float = 15.0) -> float:
-        with self._cond:
-            if not self._cond.wait_for(lambda: self.times(key, value, since), timeout_s):
-                pytest.fail(f"no {key}={value or '*'} within {timeout_s} s; got {self.messages}")
-        return self.times(key, value, since)[0]
-
-    def close(self) -> None:
-        self._sock.close()
+        found = self.first(key, value, since, timeout_s)
+        if found is None:
+            pytest.fail(f"no {key}={value or '*'} within {timeout_s} s; got {self.messages}")
+        return found
 
 
 class Listen:
