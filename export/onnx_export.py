@@ -21,6 +21,7 @@ import onnx
 import torch
 
 from export.errors import ExportError
+from export.frontend import MatmulLogMel
 from export.preflight import check_opset
 from export.settings import DEFAULT_OPSET
 from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, ModelInfo
@@ -81,6 +82,7 @@ def export_onnx(
 def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
     check_opset(opset)
     scoring = ScoringModel(checkpoint.build()).eval()
+    scoring.net.frontend = MatmulLogMel(scoring.net.frontend)
     example = (torch.zeros(2, checkpoint.config.spec.window_samples),)
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     try:
