@@ -5,7 +5,8 @@ The body is cut out of the shipped file itself (``onnx.utils.Extractor`` from it
 model, trained or not. The front ends are ``train.features.LogMel`` built from
 the file's own feature-spec metadata and exported with the same dynamo
 exporter and opset as ``cough-export``: once with ``center=False`` over stream
-chunks, and twice with ``center=True`` over the short edge segments.
+chunks, and twice with ``center=True`` over the short edge segments, each as
+:class:`export.frontend.MatmulLogMel` (the front end ``cough-export`` writes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from onnx.utils import Extractor
 
 from bench.frameonce import LOG_MEL_INPUT, SCORES_OUTPUT, WAVEFORM_INPUT, FrameGeometry
+from export.frontend import MatmulLogMel
 from monitor.modelfile import load_model
 from train.features import FeatureSpec, LogMel
 
@@ -54,8 +56,9 @@ def _body(model_path: Path) -> onnx.ModelProto:
 
 
 def _export_frontend(spec: FeatureSpec, n_samples: int, center: bool, path: Path) -> None:
-    module = LogMel(spec).eval()
-    module.mel.spectrogram.center = center
+    logmel = LogMel(spec).eval()
+    logmel.mel.spectrogram.center = center
+    module = MatmulLogMel(logmel, n_samples).eval()  # the front end cough-export writes
     batch = torch.export.Dim("batch", min=1, max=4096)
     with warnings.catch_warnings(), redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")

@@ -40,16 +40,25 @@ class MatmulLogMel(nn.Module):
 
     Same input, output, units and constants as the :class:`LogMel` it is built
     from (its window and mel filterbank tensors are copied, not recomputed).
+    ``n_samples`` (default ``spec.window_samples``) fixes the input length; the
+    STFT's ``center`` setting is followed (``False``: no padding, frames start at 0).
     """
 
-    def __init__(self, logmel: LogMel) -> None:
+    def __init__(self, logmel: LogMel, n_samples: int | None = None) -> None:
         super().__init__()
         spec = logmel.spec
         stft = logmel.mel.spectrogram
         _check_supported(stft)
         self.n_fft = spec.n_fft
         self.hop = spec.hop_length
-        self.n_frames = spec.n_frames
+        self.center = bool(stft.center)
+        n_samples = spec.window_samples if n_samples is None else n_samples
+        if self.center:
+            self.n_frames = n_samples // spec.hop_length + 1
+        else:
+            self.n_frames = (n_samples - spec.n_fft) // spec.hop_length + 1
+        if self.n_frames < 1 or (self.center and n_samples <= spec.n_fft // 2):
+            raise ExportError(f"front end: {n_samples} samples is too short for n_fft {spec.n_fft}")
         self.log = spec.log
         self.log_offset = spec.log_offset
         self.n1, self.n2 = fft_factors(spec.n_fft)
@@ -86,9 +95,11 @@ class MatmulLogMel(nn.Module):
         return mel.unsqueeze(1)
 
     def _frames(self, waveform: torch.Tensor) -> torch.Tensor:
-        """``[B, window_samples]`` -> ``[B, n_frames, n_fft]``, as ``torch.stft(center=True)``."""
-        half = self.n_fft // 2
-        padded = nn.functional.pad(waveform.unsqueeze(1), (half, half), mode="reflect").squeeze(1)
+        """``[B, n_samples]`` -> ``[B, n_frames, n_fft]``, as ``torch.stft``."""
+        padded = waveform
+        if self.center:
+            half = self.n_fft // 2
+            padded = nn.functional.pad(waveform.unsqueeze(1), (half, half), mode="reflect").squeeze(1)
         n_chunks = self.n_frames + self.chunks_per_frame - 1
         short = n_chunks * self.hop - padded.shape[-1]
         if short > 0:  # the tail only feeds the unused end of the last chunk
@@ -100,7 +111,7 @@ class MatmulLogMel(nn.Module):
 
 
 def _check_supported(stft: nn.Module) -> None:
-    wanted = {"center": True, "pad_mode": "reflect", "onesided": True, "normalized": False,
+    wanted = {"pad_mode": "reflect", "onesided": True, "normalized": False,
               "pad": 0, "power": 2.0}
     for name, value in wanted.items():
         if getattr(stft, name) != value:

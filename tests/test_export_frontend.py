@@ -65,3 +65,15 @@ def test_silence_stays_finite():
     frontend = MatmulLogMel(LogMel(FeatureSpec()))
     out = frontend(torch.zeros(2, 16000)).numpy()
     np.testing.assert_allclose(out, np.log(1e-6), atol=1e-6)
+
+
+def test_center_false_over_a_longer_chunk_matches_torchaudio():
+    """The frame-once bench exports stream chunks without centre padding."""
+    reference = LogMel(replace(FeatureSpec(), log=False)).eval()
+    reference.mel.spectrogram.center = False
+    frontend = MatmulLogMel(reference, n_samples=3 * 16000 + 512).eval()
+    waveforms = 0.1 * torch.randn(2, 3 * 16000 + 512, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want, got = reference(waveforms), frontend(waveforms)
+    assert got.shape == want.shape == (2, 1, 64, 151)
+    assert ((got - want).abs() <= 1e-5 * want.amax()).all()

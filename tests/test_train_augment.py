@@ -65,8 +65,48 @@ def test_cough_windows_are_mixed_into_backgrounds():
     assert np.std(out[6000:]) > 0.05  # background audible where the cough is silent
 
 
+def test_one_burst_is_isolated_over_a_background_at_the_local_snr():
+    """Two bursts in the window -> exactly one survives, somewhere, 25 dB over the background."""
+    rng = np.random.default_rng(5)
+    background = (0.05 * rng.standard_normal(RATE * 3)).astype(np.float32)
+    window = np.zeros(RATE, np.float32)
+    window[1000:3400] = 0.5 * np.sin(np.arange(2400) / 2)  # 150 ms burst
+    window[9000:12200] = 0.3 * np.sin(np.arange(3200) / 3)  # 200 ms burst
+    settings = AugmentSettings(segment_probability=1.0, mix_probability=0.0, telephone_probability=0,
+                               gain_db=(0, 0), noise_floor_dbfs=(-120, -120), snr_db=(25, 25))
+    aug = Augmenter(settings, RATE, [background])
+    lengths = set()
+    for seed in range(12):
+        out = aug(window, True, np.random.default_rng(seed))
+        loud = np.abs(out) > 0.2
+        edges = np.flatnonzero(loud)
+        span = edges[-1] - edges[0] + 1
+        assert span in range(2150, 2401) or span in range(2900, 3201)  # one burst, not both
+        lengths.add(span > 3000)
+        burst = slice(edges[0], edges[-1] + 1)
+        rest = np.ones(RATE, bool)
+        rest[burst] = False
+        bg_level = 10 * np.log10(_power(out[rest]))
+        burst_level = 10 * np.log10(_power(out[burst]) - 10 ** (bg_level / 10))
+        assert burst_level - bg_level == pytest.approx(25.0, abs=1.0)
+    assert lengths == {True, False}  # either burst may be picked
+
+
+def test_negative_windows_are_isolated_only_at_their_own_rate():
+    window = np.zeros(RATE, np.float32)
+    window[1000:3400] = 0.5
+    settings = AugmentSettings(segment_probability=1.0, negative_segment_probability=0.0,
+                               mix_probability=0.0, negative_mix_probability=0.0,
+                               telephone_probability=0, gain_db=(0, 0), noise_floor_dbfs=(-120, -120))
+    aug = Augmenter(settings, RATE, [np.ones(RATE, np.float32) * 0.1])
+    out = aug(window, False, np.random.default_rng(0))
+    np.testing.assert_allclose(out[1000:3400], 0.5, atol=1e-5)  # left where it was, no background
+
+
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="mix_probability"):
         AugmentSettings(mix_probability=1.5)
+    with pytest.raises(ValueError, match="segment_probability"):
+        AugmentSettings(segment_probability=-0.1)
     with pytest.raises(ValueError, match="snr_db"):
         AugmentSettings(snr_db=(10, 0))

@@ -2,9 +2,12 @@
 
 Applied in this order to a cropped float32 window at the model rate:
 
-1. mix: a cough window is mixed into a background (a non-cough training clip or
-   an extra background recording) at a random SNR; non-cough windows are mixed
-   with another background too, so "two sources" is no cough cue;
+1. isolate or mix: a window may be cut down to ONE of its sound bursts
+   (:func:`train.streams.cough_segments`, as the evaluation streams insert
+   coughs) placed at a random offset over a background at a random local SNR;
+   otherwise a cough window is mixed into a background (a non-cough training
+   clip or an extra background recording) at a random SNR. Non-cough windows
+   get both too, so "one short burst" and "two sources" are no cough cues;
 2. telephone band-limiting (300-3400 Hz, what an 8 kHz phone line passes) on
    both classes, so bandwidth is no class cue;
 3. random gain, so absolute level is no cue;
@@ -20,6 +23,8 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+
+from train.streams import cough_segments, rms_db
 
 TELEPHONE_BAND_HZ: Final = (300.0, 3400.0)
 
@@ -40,9 +45,15 @@ class AugmentSettings:
     """Random gain, dB (the result is clipped to [-1, 1])."""
     noise_floor_dbfs: tuple[float, float] = (-75.0, -45.0)
     """RMS level of the added noise floor, dBFS."""
+    segment_probability: float = 0.0
+    """Chance a cough window is cut to one burst over a background (``snr_db`` measured
+    over the burst's span): single short coughs then appear alone, as they do in streams."""
+    negative_segment_probability: float = 0.0
+    """The same for non-cough windows (one word, knock or breath alone)."""
 
     def __post_init__(self) -> None:
-        for name in ("mix_probability", "negative_mix_probability", "telephone_probability"):
+        for name in ("mix_probability", "negative_mix_probability", "telephone_probability",
+                     "segment_probability", "negative_segment_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
         for name in ("snr_db", "gain_db", "noise_floor_dbfs"):
@@ -65,13 +76,35 @@ class Augmenter:
     def __call__(self, window: np.ndarray, is_event: bool, rng: np.random.Generator) -> np.ndarray:
         s = self.settings
         out = window.astype(np.float32, copy=True)
-        if rng.random() < (s.mix_probability if is_event else s.negative_mix_probability):
+        burst = None
+        if rng.random() < (s.segment_probability if is_event else s.negative_segment_probability):
+            burst = self._one_burst(out, rng)
+        if burst is not None:
+            out = burst
+        elif rng.random() < (s.mix_probability if is_event else s.negative_mix_probability):
             out = mix_at_snr(out, self._background(len(out), rng), rng.uniform(*s.snr_db))
         if rng.random() < s.telephone_probability:
             out = band_limit(out, self.sample_rate, *TELEPHONE_BAND_HZ)
         out *= np.float32(10 ** (rng.uniform(*s.gain_db) / 20))
         out += coloured_noise(len(out), rng.uniform(*s.noise_floor_dbfs), rng)
         return np.clip(out, -1.0, 1.0)
+
+    def _one_burst(self, window: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """One energetic segment of ``window`` at a random offset over a background whose
+        RMS over the segment's span sits ``snr_db`` below the segment's; None if no segment."""
+        segments = cough_segments(window, self.sample_rate)
+        if not segments:
+            return None
+        start, end = segments[int(rng.integers(len(segments)))]
+        burst = window[start:end] * _fades(end - start, int(FADE_S * self.sample_rate))
+        n = len(window)
+        offset = int(rng.integers(0, n - len(burst) + 1))
+        out = self._background(n, rng)
+        span_db = rms_db(out[offset : offset + len(burst)])
+        if span_db > SILENT_DBFS:
+            out *= np.float32(10 ** ((rms_db(burst) - rng.uniform(*self.settings.snr_db) - span_db) / 20))
+        out[offset : offset + len(burst)] += burst
+        return out
 
     def _background(self, n: int, rng: np.random.Generator) -> np.ndarray:
         if not self.backgrounds:
@@ -82,6 +115,21 @@ class Augmenter:
         chunk = source[start : start + n]
         piece[: len(chunk)] = chunk
         return piece
+
+
+FADE_S: Final = 0.005
+"""Linear fade at both ends of an isolated burst (no click where it was cut)."""
+SILENT_DBFS: Final = -100.0
+
+
+def _fades(n: int, ramp: int) -> np.ndarray:
+    """float32 ``[n]`` gain: linear ramps of ``ramp`` samples (at most n // 4) at both ends."""
+    gain = np.ones(n, np.float32)
+    ramp = min(ramp, n // 4)
+    if ramp > 0:
+        up = np.linspace(0.0, 1.0, ramp, endpoint=False, dtype=np.float32)
+        gain[:ramp], gain[n - ramp :] = up, up[::-1]
+    return gain
 
 
 def mix_at_snr(foreground: np.ndarray, background: np.ndarray, snr_db: float) -> np.ndarray:

@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="chance a training cough window is mixed into a background")
     parser.add_argument("--snr-db", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LOW", "HIGH"),
                         help="cough-to-background power ratio range over the window, dB")
+    parser.add_argument("--segment-probability", type=float, default=0.5,
+                        help="chance a training cough window is cut to one cough burst over a background")
+    parser.add_argument("--negative-segment-probability", type=float, default=0.2,
+                        help="the same for non-cough windows (one word or knock alone)")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -120,7 +124,9 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     run_dir = args.out / preset
     tutorial = preset != "default"
     clips = train_clips if tutorial else _oversample(train_clips, args.positive_repeats) + stream_clips * TRAIN_STREAM_REPEATS
-    augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db))
+    augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db),
+                              segment_probability=args.segment_probability,
+                              negative_segment_probability=args.negative_segment_probability)
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
