@@ -34,13 +34,18 @@ def task_imports(params: dict[str, Any]) -> dict[str, Any]:
         Scorer(model).score(np.zeros((1, model.info.spec.window_samples), np.float32))
         state["model"] = model
 
+    def build_settings() -> None:
+        from monitor.config_sources import ConfigSources, load_settings
+
+        state["settings"] = load_settings(ConfigSources(environ={}))
+
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("numpy", lambda: importlib.import_module("numpy")),
         ("onnxruntime", lambda: importlib.import_module("onnxruntime")),
-        ("pydantic", lambda: importlib.import_module("pydantic").BaseModel),
-        ("listen settings models (monitor.config)", lambda: importlib.import_module("monitor.config")),
-        ("rest of the CLI (all subcommands, soxr, soundfile)",
-         lambda: importlib.import_module("monitor.cli").build_parser()),
+        ("msgspec", lambda: importlib.import_module("msgspec")),
+        ("listen settings (monitor.config, defaults built)", build_settings),
+        ("listen CLI (monitor.cli, the listen subcommand only)",
+         lambda: importlib.import_module("monitor.cli").build_parser(load=("listen",))),
         ("sounddevice + PortAudio (ALSA/PulseAudio plugins)",
          lambda: importlib.import_module("sounddevice")),
         ("MQTT (paho, sqlite outbox)", lambda: importlib.import_module("monitor.mqtt.sink")),

@@ -1,9 +1,11 @@
 """``cough-monitor``: the monitor's command line.
 
 Each subcommand lives in its own module, which provides
-``add_parser(subparsers) -> ArgumentParser`` and sets ``handler=run`` (a
-function ``run(args) -> int`` returning the exit status). To add a
-subcommand, append its module to :data:`SUBCOMMANDS`.
+``add_parser(subparsers, help_line) -> ArgumentParser`` and sets
+``handler=run`` (a function ``run(args) -> int`` returning the exit status).
+Only the module of the subcommand being run is imported, so ``listen`` does
+not load what ``replay`` needs (soundfile, plotting, ...); ``--help`` lists
+them all from :data:`SUBCOMMANDS`. To add a subcommand, add its row there.
 """
 
 from __future__ import annotations
@@ -13,32 +15,56 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Collection, Sequence
+from typing import Final, NamedTuple
 
 from monitor.errors import EXIT_FAILURE, CoughwatchError, report_error
 
 PROG: Final = "cough-monitor"
-SUBCOMMANDS: Final[list[str]] = [
-    "monitor.replay",
-    "monitor.info",
-    "monitor.listen",  # live helper: the daemon
-    "monitor.devices",  # live helper: audio inputs
-]
 EXIT_INTERRUPTED: Final = 130
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``cough-monitor`` parser with every registered subcommand."""
+class Subcommand(NamedTuple):
+    """Where a subcommand is defined, and its line in ``cough-monitor --help``."""
+
+    module: str
+    help_line: str
+
+
+SUBCOMMANDS: Final[dict[str, Subcommand]] = {
+    "replay": Subcommand(
+        "monitor.replay", "score audio files through the live pipeline; JSON events on stdout"),
+    "info": Subcommand("monitor.info", "print a model's metadata"),
+    "listen": Subcommand(  # live helper: the daemon
+        "monitor.listen", "listen to a microphone and report cough events (the daemon)"),
+    "devices": Subcommand("monitor.devices", "list audio input devices"),  # live helper
+}
+
+
+def build_parser(load: Collection[str] = tuple(SUBCOMMANDS)) -> argparse.ArgumentParser:
+    """The ``cough-monitor`` parser, listing every subcommand.
+
+    Only the subcommands named in ``load`` (default: all) have their module
+    imported and their flags defined; the others are just names in ``--help``.
+    """
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="coughwatch monitor: score audio with a coughwatch ONNX model and report "
         "cough events (stdout JSON lines, files, MQTT).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in SUBCOMMANDS:
-        importlib.import_module(module_name).add_parser(subparsers)
+    for name, sub in SUBCOMMANDS.items():
+        if name in load:
+            importlib.import_module(sub.module).add_parser(subparsers, sub.help_line)
+        else:
+            subparsers.add_parser(name, help=sub.help_line)
     return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: its first argument that is not an option
+    (``cough-monitor`` itself has no option that takes a value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def configure_logging(debug: bool) -> None:
@@ -52,7 +78,9 @@ def configure_logging(debug: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cough-monitor`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = chosen_command(argv)
+    args = build_parser(load=(command,) if command else ()).parse_args(argv)
     configure_logging(getattr(args, "debug", False))
     try:
         return int(args.handler(args))

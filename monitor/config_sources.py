@@ -5,7 +5,7 @@ command-line flags. Environment names map to keys with ``__`` between table
 and key, e.g. ``COUGHWATCH_MQTT__HOST`` -> ``mqtt.host``,
 ``COUGHWATCH_AUDIO__INPUT_DEVICE`` -> ``audio.input_device``; empty variables
 are ignored. Validation errors become one line each, naming the key and the
-source of its value.
+source of its value; every problem is reported, not only the first.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from monitor.config import ListenSettings
 from monitor.errors import ConfigError
+from monitor.settings_base import problems, settings_from
+from monitor.settings_errors import InvalidSetting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,10 +72,10 @@ def load_settings(sources: ConfigSources) -> ListenSettings:
     for dotted, value in sources.flags.items():
         if value is not None:
             _merge(tree, origin, _nest(tuple(dotted.split(".")), value), _flag_name(dotted))
-    try:
-        return ListenSettings.model_validate(tree)
-    except ValidationError as exc:
-        raise ConfigErrors([_describe(err, origin) for err in exc.errors()]) from None
+    found = problems(ListenSettings, tree)
+    if found:
+        raise ConfigErrors([_describe(problem, tree, origin) for problem in found])
+    return settings_from(ListenSettings, tree)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -131,22 +131,28 @@ def _record(origin: dict[Key, str], key: Key, value: Any, source: str) -> None:
             _record(origin, (*key, name), inner, source)
 
 
-def _describe(err: Mapping[str, Any], origin: Mapping[Key, str]) -> str:
+def _describe(exc: InvalidSetting, tree: Mapping[str, Any], origin: Mapping[Key, str]) -> str:
     """One line: ``mqtt.port: must be <= 65535 (got 70000, from --mqtt-port)``."""
-    loc = tuple(str(part) for part in err.get("loc", ()))
-    dotted = ".".join(loc) or "config"
-    source = next((origin[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in origin), None)
-    if err.get("type") == "extra_forbidden":
-        message = "unknown setting"
-    else:
-        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    key = exc.key
+    source = next((origin[key[:n]] for n in range(len(key), 0, -1) if key[:n] in origin), None)
     details = []
-    if err.get("type") not in ("missing", "extra_forbidden") and "input" in err:
-        details.append(f"got {_short_repr(err['input'])}")
+    found, value = _value_at(tree, key)
+    if exc.shows_value and found:
+        details.append(f"got {_short_repr(value)}")
     if source:
         details.append(f"from {source}")
     suffix = f" ({', '.join(details)})" if details else ""
-    return f"config: {dotted}: {message}{suffix}"
+    return f"config: {'.'.join(key) or 'config'}: {exc.message}{suffix}"
+
+
+def _value_at(tree: Mapping[str, Any], key: Key) -> tuple[bool, Any]:
+    """``(True, value)`` at ``key`` in the merged tree, ``(False, None)`` where there is none."""
+    value: Any = tree
+    for part in key:
+        if not isinstance(value, Mapping) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
 
 
 def _short_repr(value: Any) -> str:

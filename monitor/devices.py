@@ -11,11 +11,11 @@ from monitor.errors import EXIT_OK, AudioInputError
 from monitor.mic_devices import NO_DEVICES_HINT, format_device_table, list_input_devices
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``devices`` on the ``cough-monitor`` command line."""
+def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:
+    """Register ``devices``; ``help_line`` is its line in ``cough-monitor --help``."""
     parser = subparsers.add_parser(
         "devices", parents=[cliargs.common_parent()],
-        help="list audio input devices",
+        help=help_line,
         description="List the audio input devices PortAudio sees: index, name, host API, "
         "default sample rate and input channels; '*' marks the system default input. "
         "Use the index or (part of) the name with `listen --input-device`.",

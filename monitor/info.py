@@ -14,11 +14,11 @@ from monitor.errors import EXIT_OK
 from monitor.modelfile import LoadedModel, load_model
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``info`` on the ``cough-monitor`` command line."""
+def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:
+    """Register ``info``; ``help_line`` is its line in ``cough-monitor --help``."""
     parser = subparsers.add_parser(
         "info", parents=[cliargs.common_parent()],
-        help="print a model's metadata",
+        help=help_line,
         description="Print the metadata of a coughwatch ONNX model (default: the bundled one).",
     )  # fmt: skip
     parser.add_argument(

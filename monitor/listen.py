@@ -44,11 +44,11 @@ FLAG_KEYS: Final[dict[str, str]] = {
 """argparse destination -> settings key (dotted)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``listen`` on the ``cough-monitor`` command line."""
+def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:
+    """Register ``listen``; ``help_line`` is its line in ``cough-monitor --help``."""
     parser = subparsers.add_parser(
         "listen", parents=[cliargs.common_parent()],
-        help="listen to a microphone and report cough events (the daemon)",
+        help=help_line,
         description="Score live microphone audio and report cough events: JSON lines on stdout "
         "(the journal under systemd) and MQTT when configured. Settings come from --config, "
         "COUGHWATCH_* environment variables (COUGHWATCH_MQTT__HOST, ...) and these flags, "

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from msgspec.structs import asdict
+
 from monitor import cliargs
 from monitor.config import ListenSettings
 from monitor.context import default_device_id
@@ -100,4 +102,4 @@ def build_mqtt_sink(settings: ListenSettings, model: LoadedModel) -> EventSink |
 
 def _as_flags(settings: ListenSettings) -> argparse.Namespace:
     """The detection settings in the shape of replay's flags, so both share one code path."""
-    return argparse.Namespace(hop_ms=settings.hop_ms, **settings.detector.model_dump())
+    return argparse.Namespace(hop_ms=settings.hop_ms, **asdict(settings.detector))

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,8 +28,10 @@ from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Ons
 from monitor.ringbuffer import RingBuffer
 from monitor.scorer import Scorer
 from monitor.sinks import EventSink
-from monitor.sources import AudioSource
 from monitor.stats import PipelineStats
+
+if TYPE_CHECKING:  # soundfile and soxr stay out of the live daemon
+    from monitor.sources import AudioSource
 
 log = logging.getLogger(__name__)
 

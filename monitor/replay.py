@@ -51,11 +51,11 @@ REALTIME_BLOCK_S: Final = 0.1
 """Block length when pacing like a microphone (``--realtime``)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``replay`` on the ``cough-monitor`` command line."""
+def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:
+    """Register ``replay``; ``help_line`` is its line in ``cough-monitor --help``."""
     parser = subparsers.add_parser(
         "replay", parents=[cliargs.common_parent()],
-        help="score audio files through the live pipeline; JSON events on stdout",
+        help=help_line,
         description="Replay audio files (wav/flac/ogg/opus/mp3; other formats via ffmpeg) or raw "
         "PCM on stdin ('-') through the same pipeline as the live monitor. stdout carries only "
         "JSON lines; logs go to stderr. Exit 0: all inputs processed; 1: failure; 3: some failed.",

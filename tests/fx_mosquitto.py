@@ -30,6 +30,7 @@ import pytest
 from monitor.events import CoughEvent, stable_event_id
 from monitor.mqtt.settings import MqttSettings
 from monitor.mqtt.sink import MqttSink, make_mqtt_sink
+from monitor.settings_base import settings_from
 
 READY_TIMEOUT_S = 5.0
 STREAM_START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -318,7 +319,7 @@ def sink_factory(tmp_path: Path) -> Iterator[Callable[..., MqttSink]]:
              model: object = None, **fields: object) -> MqttSink:
         base: dict[str, object] = {"host": "127.0.0.1", "port": broker.port, "reconnect_min_s": 1,
                                    "reconnect_max_s": 1, "flush_timeout_s": 5}
-        settings = MqttSettings(**{**base, **fields})
+        settings = settings_from(MqttSettings, {**base, **fields})
         sink = make_mqtt_sink(settings, model, device_id, state_dir or tmp_path / "state")  # type: ignore[arg-type]
         sinks.append(sink)
         return sink

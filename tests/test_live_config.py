@@ -8,17 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
-from pydantic import BaseModel
 
 from monitor.config import AudioSettings, DetectorOverrides, ListenSettings
 from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import ConfigError
 from monitor.mqtt.settings import MqttSettings, TlsSettings
+from monitor.settings_base import SettingsStruct
+from monitor.settings_types import field_descriptions
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "systemd" / "coughwatch.toml.example"
 CLI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]
+
+
+MODELS: list[type[SettingsStruct]] = [ListenSettings, AudioSettings, DetectorOverrides,
+                                      MqttSettings, TlsSettings]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -78,6 +84,60 @@ def test_every_problem_is_one_line_naming_key_value_and_source(tmp_path):
     assert all("\n" not in line for line in lines)
 
 
+def test_every_problem_in_one_table_is_reported(tmp_path):
+    config = write(tmp_path, '[audio]\nblock_ms = 1\nqueue_blocks = 1\n'
+                             '[mqtt]\nhost = "h"\nport = 0\nqos = 3\ntls = {keyfile = "k", bogus = 1}\n')
+    lines = errors_of(config)
+    assert sorted(lines) == sorted(f"config: {line} from {config})" for line in [
+        "audio.block_ms: must be >= 10 (got 1,",
+        "audio.queue_blocks: must be >= 2 (got 1,",
+        "mqtt.port: must be >= 1 (got 0,",
+        "mqtt.qos: must be one of 1, 2 (got 3,",
+    ]) + [f"config: mqtt.tls.bogus: unknown setting (from {config})"]
+
+
+def test_cross_field_problems_name_the_table_and_the_field(tmp_path):
+    config = write(tmp_path, '[mqtt]\nhost = "h"\ntls = {keyfile = "k"}\n')
+    assert errors_of(config) == [
+        f"config: mqtt.tls: tls.keyfile given without tls.certfile (got {{'keyfile': 'k'}}, from {config})"]
+    config = write(tmp_path, '[mqtt]\nhost = "h"\ntopic_prefix = "a/#"\n')
+    assert errors_of(config) == ["config: mqtt.topic_prefix: 'a/#': no '#', '+' and no leading or "
+                                 f"trailing '/' (got 'a/#', from {config})"]
+    assert errors_of(env={"COUGHWATCH_MQTT__PORT": "1884"}) == [
+        "config: mqtt.host: required setting is missing (from $COUGHWATCH_MQTT__PORT)"]
+
+
+def test_wrong_types_are_named_in_plain_words(tmp_path):
+    config = write(tmp_path, 'threads = "many"\nmodel = 3\naudio = 5\n[mqtt]\nhost = "h"\nprotocol = "4"\n')
+    assert sorted(errors_of(config)) == [f"config: {line} from {config})" for line in [
+        "audio: must be a table (got 5,",
+        "model: must be a path (got 3,",
+        "mqtt.protocol: must be one of '3.1.1', '5' (got '4',",
+        "threads: must be an integer (got 'many',",
+    ]]
+
+
+def test_environment_strings_become_numbers_bools_and_paths():
+    settings = load(env={"COUGHWATCH_THREADS": " 3 ", "COUGHWATCH_DEBUG": "yes",
+                         "COUGHWATCH_HOP_MS": "125.5", "COUGHWATCH_STATE_DIR": "/var/lib/cw",
+                         "COUGHWATCH_MQTT__HOST": "h", "COUGHWATCH_MQTT__PROTOCOL": "5",
+                         "COUGHWATCH_MQTT__QOS": "2", "COUGHWATCH_MQTT__TLS__INSECURE": "Off"})
+    assert (settings.threads, settings.debug, settings.hop_ms) == (3, True, 125.5)
+    assert settings.state_dir == Path("/var/lib/cw")
+    assert settings.mqtt is not None
+    assert (settings.mqtt.protocol, settings.mqtt.qos) == ("5", 2)
+    assert settings.mqtt.tls == TlsSettings(insecure=False)
+    assert errors_of(env={"COUGHWATCH_DEBUG": "maybe"}) == [
+        "config: debug: must be true or false (got 'maybe', from $COUGHWATCH_DEBUG)"]
+
+
+def test_toml_numbers_where_text_is_expected(tmp_path):
+    config = write(tmp_path, '[audio]\ninput_device = 3\n[mqtt]\nhost = "h"\nprotocol = 5\n')
+    settings = load(config)
+    assert settings.audio.input_device == "3"
+    assert settings.mqtt is not None and settings.mqtt.protocol == "5"
+
+
 def test_unknown_environment_setting_is_an_error():
     assert errors_of(env={"COUGHWATCH_AUDIO__LOUDNESS": "11"}) == [
         "config: audio.loudness: unknown setting (from $COUGHWATCH_AUDIO__LOUDNESS)"
@@ -111,11 +171,16 @@ def test_example_file_is_valid_and_documents_every_key():
     settings = load(EXAMPLE)
     assert settings.mqtt is not None and settings.mqtt.host == "localhost"
     text = EXAMPLE.read_text()
-    models: list[type[BaseModel]] = [ListenSettings, AudioSettings, DetectorOverrides,
-                                     MqttSettings, TlsSettings]
-    missing = [f"{model.__name__}.{name}" for model in models for name in model.model_fields
-               if not re.search(rf"^#? ?({name} =|\[(\w+\.)?{name}\])", text, re.MULTILINE)]
+    missing = [f"{model.__name__}.{info.name}" for model in MODELS
+               for info in msgspec.structs.fields(model)
+               if not re.search(rf"^#? ?({info.name} =|\[(\w+\.)?{info.name}\])", text, re.MULTILINE)]
     assert missing == []
+
+
+def test_every_field_is_described():
+    undescribed = [f"{model.__name__}.{name}" for model in MODELS
+                   for name, description in field_descriptions(model).items() if not description]
+    assert undescribed == []
 
 
 def test_listen_rejects_bad_config_with_one_line_per_error(tmp_path):

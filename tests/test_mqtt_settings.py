@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from monitor.errors import ConfigError
 from monitor.mqtt.cli import add_mqtt_arguments, mqtt_settings_from_args
 from monitor.mqtt.settings import MqttSettings, TlsSettings, load_password
 from monitor.mqtt.state_dir import default_state_dir, resolve_state_dir
+from monitor.settings_base import settings_from
+from monitor.settings_errors import InvalidSetting
+from monitor.settings_types import field_descriptions
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -28,35 +30,51 @@ def test_defaults_and_derived_values():
     assert MqttSettings(host="b", topic_prefix="home/cw").prefix_for("x") == "home/cw"
 
 
-@pytest.mark.parametrize("fields", [
-    {"host": ""},
-    {"host": "b", "port": 0},
-    {"host": "b", "unknown": 1},
-    {"host": "b", "topic_prefix": "a/#"},
-    {"host": "b", "topic_prefix": "a/"},
-    {"host": "b", "qos": 0},
-    {"host": "b", "protocol": "4"},
-    {"host": "b", "password_env": "PW"},  # a password needs a username
-    {"host": "b", "username": "u", "password_env": "PW", "password_file": "/f"},
-    {"host": "b", "reconnect_min_s": 10, "reconnect_max_s": 5},
-    {"host": "b", "tls": {"keyfile": "k.pem"}},
+@pytest.mark.parametrize("fields, key", [
+    ({"host": ""}, "host"),
+    ({"host": "b", "port": 0}, "port"),
+    ({"host": "b", "unknown": 1}, "unknown"),
+    ({"host": "b", "topic_prefix": "a/#"}, "topic_prefix"),
+    ({"host": "b", "topic_prefix": "a/"}, "topic_prefix"),
+    ({"host": "b", "qos": 0}, "qos"),
+    ({"host": "b", "protocol": "4"}, "protocol"),
+    ({"host": "b", "password_env": "PW"}, ""),  # a password needs a username
+    ({"host": "b", "username": "u", "password_env": "PW", "password_file": "/f"}, ""),
+    ({"host": "b", "reconnect_min_s": 10, "reconnect_max_s": 5}, ""),
+    ({"host": "b", "tls": {"keyfile": "k.pem"}}, "tls"),
+    ({"port": 1883}, "host"),
 ])
-def test_invalid_settings_are_rejected(fields):
-    with pytest.raises(ValidationError):
-        MqttSettings(**fields)
+def test_invalid_settings_are_rejected(fields, key):
+    with pytest.raises(InvalidSetting) as info:
+        settings_from(MqttSettings, fields)
+    assert ".".join(info.value.key) == key
+    assert info.value.message and "\n" not in str(info.value)
 
 
 def test_settings_are_frozen_and_protocol_accepts_a_toml_number():
-    settings = MqttSettings(host="b", protocol=5)
+    settings = settings_from(MqttSettings, {"host": "b", "protocol": 5})
     assert settings.protocol == "5"
-    with pytest.raises(ValidationError):
+    assert MqttSettings(host="b", protocol=5).protocol == "5"
+    with pytest.raises(AttributeError):
         settings.host = "other"  # type: ignore[misc]
+
+
+def test_environment_strings_are_coerced():
+    settings = settings_from(MqttSettings, {
+        "host": "b", "port": "1884", "qos": "2", "protocol": "5", "ha_discovery": "yes",
+        "flush_timeout_s": "2.5", "password_file": "/run/pw", "username": "u",
+        "tls": {"insecure": "off", "ca_file": "/etc/ca.pem"},
+    })  # fmt: skip
+    assert (settings.port, settings.qos, settings.protocol) == (1884, 2, "5")
+    assert settings.ha_discovery is True and settings.flush_timeout_s == 2.5
+    assert settings.password_file == Path("/run/pw")
+    assert settings.tls == TlsSettings(insecure=False, ca_file=Path("/etc/ca.pem"))
 
 
 def test_every_field_is_described():
     for model in (MqttSettings, TlsSettings):
-        for name, info in model.model_fields.items():
-            assert info.description, f"{model.__name__}.{name} has no description"
+        for name, description in field_descriptions(model).items():
+            assert description, f"{model.__name__}.{name} has no description"
 
 
 def test_password_from_file_env_and_credential(tmp_path):
@@ -79,7 +97,7 @@ def test_password_from_file_env_and_credential(tmp_path):
     ({"password_credential": "mqtt"}, {}, "CREDENTIALS_DIRECTORY"),
 ])
 def test_missing_password_source_is_one_clear_error(fields, environ, expected):
-    settings = MqttSettings(host="b", username="u", **fields)
+    settings = settings_from(MqttSettings, {"host": "b", "username": "u", **fields})
     with pytest.raises(ConfigError, match=expected.replace("$", r"\$")):
         load_password(settings, environ)
 
@@ -121,8 +139,10 @@ def test_no_host_means_no_mqtt_and_stray_flags_are_an_error():
     assert mqtt_settings_from_args(parse()) is None
     with pytest.raises(ConfigError, match="--mqtt-host"):
         mqtt_settings_from_args(parse("--mqtt-username", "u"))
-    with pytest.raises(ConfigError, match="port"):
+    with pytest.raises(ConfigError, match=r"^MQTT flags: port: must be <= 65535$"):
         mqtt_settings_from_args(parse("--mqtt-host", "h", "--mqtt-port", "70000"))
+    with pytest.raises(ConfigError, match=r"^MQTT TLS flags: tls.keyfile given without tls.certfile$"):
+        mqtt_settings_from_args(parse("--mqtt-host", "h", "--mqtt-tls-key", "k.pem"))
 
 
 def test_there_is_no_password_flag():

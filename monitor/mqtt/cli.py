@@ -11,17 +11,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from monitor.errors import ConfigError
-from monitor.mqtt.settings import MqttSettings, TlsSettings
+from monitor.mqtt.settings import DEFAULT_FLUSH_TIMEOUT_S, MqttSettings, TlsSettings
+from monitor.settings_base import settings_from
+from monitor.settings_errors import InvalidSetting
 
 if TYPE_CHECKING:
     from monitor.modelfile import LoadedModel
     from monitor.mqtt.sink import MqttSink
     from monitor.sinks import EventSink
-
-_DEFAULT_FLUSH_S = MqttSettings.model_fields["flush_timeout_s"].default
 
 
 def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,8 +41,8 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
     add("--mqtt-tls-key", type=Path, metavar="F", help="TLS client key (PEM)")
     add("--mqtt-tls-insecure", action="store_true", help="skip the TLS host name check (tests only)")  # fmt: skip
     add("--mqtt-ha-discovery", action="store_true", help="publish Home Assistant discovery configs")  # fmt: skip
-    add("--flush-timeout", type=float, default=_DEFAULT_FLUSH_S, metavar="S",
-        help=f"before exiting, wait up to S seconds for the outbox to drain (default: {_DEFAULT_FLUSH_S:g}); "
+    add("--flush-timeout", type=float, default=DEFAULT_FLUSH_TIMEOUT_S, metavar="S",
+        help=f"before exiting, wait up to S seconds for the outbox to drain (default: {DEFAULT_FLUSH_TIMEOUT_S:g}); "
         "what is left stays for the next run and the exit status is 4")  # fmt: skip
     add("--state-dir", type=Path, metavar="DIR",
         help="directory of the durable outbox (default: $STATE_DIRECTORY, else "
@@ -68,9 +66,9 @@ def mqtt_settings_from_args(args: argparse.Namespace) -> MqttSettings | None:
         "flush_timeout_s": args.flush_timeout, "tls": _tls_from_args(args),
     }  # fmt: skip
     try:
-        return MqttSettings(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        raise ConfigError(f"MQTT flags: {first_error(exc)}") from exc
+        return settings_from(MqttSettings, {k: v for k, v in fields.items() if v is not None})
+    except InvalidSetting as exc:
+        raise ConfigError(f"MQTT flags: {exc}") from exc
 
 
 def build_mqtt_sink(
@@ -91,22 +89,16 @@ def undelivered_events(sinks: Iterable[EventSink]) -> int:
     return sum(int(getattr(sink, "undelivered", 0)) for sink in sinks)
 
 
-def first_error(exc: ValidationError) -> str:
-    """The first pydantic error as ``field: message``."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {error['msg']}" if where else str(error["msg"])
-
-
 def _tls_from_args(args: argparse.Namespace) -> TlsSettings | None:
     files: Sequence[Path | None] = (args.mqtt_tls_ca, args.mqtt_tls_cert, args.mqtt_tls_key)
     if not (args.mqtt_tls or args.mqtt_tls_insecure or any(files)):
         return None
+    fields = {"ca_file": args.mqtt_tls_ca, "certfile": args.mqtt_tls_cert,
+              "keyfile": args.mqtt_tls_key, "insecure": args.mqtt_tls_insecure}
     try:
-        return TlsSettings(ca_file=args.mqtt_tls_ca, certfile=args.mqtt_tls_cert,
-                           keyfile=args.mqtt_tls_key, insecure=args.mqtt_tls_insecure)
-    except ValidationError as exc:
-        raise ConfigError(f"MQTT TLS flags: {first_error(exc)}") from exc
+        return settings_from(TlsSettings, {k: v for k, v in fields.items() if v is not None})
+    except InvalidSetting as exc:
+        raise ConfigError(f"MQTT TLS flags: {exc}") from exc
 
 
 def _mqtt_flags_given(args: argparse.Namespace) -> bool:

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any, Final
 
 from monitor.mqtt.topics import OFFLINE, ONLINE, STATE_OFF, STATE_ON, Topics
@@ -121,6 +120,8 @@ def _common(topics: Topics, device: DeviceDescription, node: str) -> dict[str, A
 
 
 def _version() -> str:
+    from importlib import metadata  # ~1 MB (email, zipfile, ...): only with discovery on
+
     try:
         return metadata.version("coughwatch")
     except metadata.PackageNotFoundError:

@@ -1,4 +1,4 @@
-"""MQTT connection settings: one frozen pydantic model, validated at start.
+"""MQTT connection settings: frozen msgspec structs, validated at start.
 
 The live daemon embeds :class:`MqttSettings` as the ``[mqtt]`` table of its
 TOML config; ``cough-monitor replay`` builds it from ``--mqtt-*`` flags. The
@@ -12,102 +12,116 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from msgspec import Meta
+from msgspec.structs import force_setattr
 
 from monitor.errors import ConfigError
+from monitor.settings_base import SettingsStruct, to_builtins
 
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
+DEFAULT_FLUSH_TIMEOUT_S: Final = 10.0
 TOPIC_ROOT: Final = "coughwatch"
 _WILDCARDS: Final = ("#", "+")
+_PASSWORD_SOURCES: Final = ("password_file", "password_env", "password_credential")
 
 
-class TlsSettings(BaseModel):
+class TlsSettings(SettingsStruct):
     """TLS towards the broker. An empty table means TLS with the system's CA store."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    ca_file: Annotated[Path | None, Meta(
+        description="PEM file of the CA(s) that signed the broker's certificate; "
+        "unset: the system CA store.",
+    )] = None
+    certfile: Annotated[Path | None, Meta(
+        description="PEM client certificate, for brokers that require client certificates.",
+    )] = None
+    keyfile: Annotated[Path | None, Meta(description="PEM private key of `certfile`.")] = None
+    insecure: Annotated[bool, Meta(
+        description="Skip the broker hostname check. For tests only: it defeats TLS.",
+    )] = False
 
-    ca_file: Path | None = Field(
-        None, description="PEM file of the CA(s) that signed the broker's certificate; "
-        "unset: the system CA store.")
-    certfile: Path | None = Field(
-        None, description="PEM client certificate, for brokers that require client certificates.")
-    keyfile: Path | None = Field(
-        None, description="PEM private key of `certfile`.")
-    insecure: bool = Field(
-        False, description="Skip the broker hostname check. For tests only: it defeats TLS.")
-
-    @model_validator(mode="after")
-    def _key_needs_cert(self) -> TlsSettings:
+    def __post_init__(self) -> None:
         if self.keyfile is not None and self.certfile is None:
             raise ValueError("tls.keyfile given without tls.certfile")
-        return self
 
 
-class MqttSettings(BaseModel):
+class MqttSettings(SettingsStruct):
     """Where and how the monitor publishes (see the MQTT section of the README)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = Field(min_length=1, description="Broker host name or IP address.")
-    port: int | None = Field(
-        None, ge=1, le=65535, description="Broker TCP port; unset: 1883, or 8883 with TLS.")
-    client_id: str | None = Field(
-        None, max_length=128,
-        description="MQTT client id; unset: coughwatch-<device_id>-<random>, unique per process.")
-    keepalive_s: int = Field(
-        30, ge=5, le=3600, description="Keepalive interval in seconds (how fast a dead link is noticed).")
-    protocol: Literal["3.1.1", "5"] = Field("3.1.1", description="MQTT protocol version.")
-    tls: TlsSettings | None = Field(None, description="TLS settings; unset: plain TCP.")
-    username: str | None = Field(None, min_length=1, description="User name for the broker.")
-    password_file: Path | None = Field(
-        None, description="File whose content (trailing newline stripped) is the password.")
-    password_env: str | None = Field(
-        None, min_length=1, description="Name of the environment variable holding the password.")
-    password_credential: str | None = Field(
-        None, min_length=1,
+    host: Annotated[str, Meta(min_length=1, description="Broker host name or IP address.")]
+    port: Annotated[int, Meta(
+        ge=1, le=65535, description="Broker TCP port; unset: 1883, or 8883 with TLS.",
+    )] | None = None
+    client_id: Annotated[str, Meta(
+        max_length=128,
+        description="MQTT client id; unset: coughwatch-<device_id>-<random>, unique per process.",
+    )] | None = None
+    keepalive_s: Annotated[int, Meta(
+        ge=5, le=3600,
+        description="Keepalive interval in seconds (how fast a dead link is noticed).",
+    )] = 30
+    protocol: Annotated[Literal["3.1.1", "5", 5], Meta(
+        description="MQTT protocol version.",
+    )] = "3.1.1"
+    """Always a string once built: a TOML ``5`` becomes ``"5"``."""
+    tls: Annotated[TlsSettings | None, Meta(description="TLS settings; unset: plain TCP.")] = None
+    username: Annotated[str, Meta(
+        min_length=1, description="User name for the broker.",
+    )] | None = None
+    password_file: Annotated[Path | None, Meta(
+        description="File whose content (trailing newline stripped) is the password.",
+    )] = None
+    password_env: Annotated[str, Meta(
+        min_length=1, description="Name of the environment variable holding the password.",
+    )] | None = None
+    password_credential: Annotated[str, Meta(
+        min_length=1,
         description="Name of a systemd credential (LoadCredential=) holding the password, "
-        "read from $CREDENTIALS_DIRECTORY.")
-    topic_prefix: str | None = Field(
-        None, min_length=1, description="Topic prefix; unset: coughwatch/<device_id>.")
-    qos: Literal[1, 2] = Field(1, description="QoS of `event` messages (at least once: 1).")
-    ha_discovery: bool = Field(False, description="Publish Home Assistant MQTT discovery configs.")
-    ha_prefix: str = Field(
-        "homeassistant", min_length=1, description="Home Assistant discovery prefix.")
-    flush_timeout_s: float = Field(
-        10.0, ge=0, le=3600,
-        description="On shutdown, seconds to wait for the outbox to drain before giving up.")
-    outbox_max_events: int = Field(
-        10000, ge=1, description="Outbox bound; beyond it the oldest events are dropped (and counted).")
-    reconnect_min_s: int = Field(1, ge=1, le=3600, description="First reconnect delay in seconds.")
-    reconnect_max_s: int = Field(
-        60, ge=1, le=3600, description="Reconnect delay cap in seconds (the delay doubles up to it).")
+        "read from $CREDENTIALS_DIRECTORY.",
+    )] | None = None
+    topic_prefix: Annotated[str, Meta(
+        min_length=1, description="Topic prefix; unset: coughwatch/<device_id>.",
+    )] | None = None
+    qos: Annotated[Literal[1, 2], Meta(
+        description="QoS of `event` messages (at least once: 1).",
+    )] = 1
+    ha_discovery: Annotated[bool, Meta(
+        description="Publish Home Assistant MQTT discovery configs.",
+    )] = False
+    ha_prefix: Annotated[str, Meta(
+        min_length=1, description="Home Assistant discovery prefix.",
+    )] = "homeassistant"
+    flush_timeout_s: Annotated[float, Meta(
+        ge=0, le=3600,
+        description="On shutdown, seconds to wait for the outbox to drain before giving up.",
+    )] = DEFAULT_FLUSH_TIMEOUT_S
+    outbox_max_events: Annotated[int, Meta(
+        ge=1,
+        description="Outbox bound; beyond it the oldest events are dropped (and counted).",
+    )] = 10000
+    reconnect_min_s: Annotated[int, Meta(
+        ge=1, le=3600, description="First reconnect delay in seconds.",
+    )] = 1
+    reconnect_max_s: Annotated[int, Meta(
+        ge=1, le=3600,
+        description="Reconnect delay cap in seconds (the delay doubles up to it).",
+    )] = 60
 
-    @field_validator("protocol", mode="before")
-    @classmethod
-    def _protocol_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, (int, float)) else value
-
-    @field_validator("topic_prefix", "ha_prefix")
-    @classmethod
-    def _plain_topic(cls, value: str | None) -> str | None:
-        if value is not None:
-            if any(w in value for w in _WILDCARDS) or value.startswith("/") or value.endswith("/"):
-                raise ValueError(f"{value!r}: no '#', '+' and no leading or trailing '/'")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> MqttSettings:
-        sources = [s for s in (self.password_file, self.password_env, self.password_credential) if s]
+    def __post_init__(self) -> None:
+        if isinstance(self.protocol, int):
+            force_setattr(self, "protocol", str(self.protocol))
+        for name in ("topic_prefix", "ha_prefix"):
+            _check_plain_topic(name, getattr(self, name))
+        sources = [name for name in _PASSWORD_SOURCES if getattr(self, name)]
         if len(sources) > 1:
             raise ValueError("give at most one of password_file, password_env, password_credential")
         if sources and self.username is None:
             raise ValueError("a password needs a username")
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be >= reconnect_min_s")
-        return self
 
     @property
     def effective_port(self) -> int:
@@ -122,11 +136,23 @@ class MqttSettings(BaseModel):
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict fit for logging: says where the password comes from, never it."""
-        shown = self.model_dump(mode="json", exclude_none=True)
-        for key in ("password_file", "password_env", "password_credential"):
+        shown = _without_none(to_builtins(self))
+        for key in _PASSWORD_SOURCES:
             if key in shown:
                 shown[key] = f"<{shown[key]}>"
         return shown
+
+
+def _check_plain_topic(name: str, value: str | None) -> None:
+    """A topic prefix is literal: no wildcards, no empty first or last level."""
+    if value is not None:
+        if any(w in value for w in _WILDCARDS) or value.startswith("/") or value.endswith("/"):
+            raise ValueError(f"{name}: {value!r}: no '#', '+' and no leading or trailing '/'")
+
+
+def _without_none(tree: dict[str, Any]) -> dict[str, Any]:
+    return {key: _without_none(value) if isinstance(value, dict) else value
+            for key, value in tree.items() if value is not None}
 
 
 def load_password(settings: MqttSettings, environ: Mapping[str, str] | None = None) -> str | None:
