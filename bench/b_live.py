@@ -144,7 +144,9 @@ def _rows(result: BenchResult, model: BenchModel, measured: dict[str, Any], memo
     result.add(f"listen CPU, % of one core over {window_s:g} s (coughs playing)", f"{cpu:.2f} %",
                model.label, f"< {CPU_TARGET_PCT:g} %", cpu < CPU_TARGET_PCT)
     rss_mb, hwm_mb = memory.get("VmRSS", 0) / 1024, memory.get("VmHWM", 0) / 1024
-    result.add("listen memory: VmRSS (VmHWM peak)", f"{rss_mb:.0f} MB ({hwm_mb:.0f} MB)", model.label,
+    pss_mb = memory.get("Pss", 0) / 1024
+    result.add("listen memory: VmRSS (VmHWM peak; PSS)", f"{rss_mb:.0f} MB ({hwm_mb:.0f} MB; {pss_mb:.0f} MB)",
+               model.label,
                f"< {RSS_TARGET_MB:g} MB", hwm_mb < RSS_TARGET_MB)
     for what, values, target in (("state ON", latency_on, True), ("event", latency_event, False)):
         if values is None:

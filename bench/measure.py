@@ -62,12 +62,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """``VmRSS`` (now) and ``VmHWM`` (peak) of ``pid`` in KiB."""
+    """``VmRSS`` (now), ``VmHWM`` (peak) and ``Pss`` (shared pages split among their users)
+    of ``pid`` in KiB."""
     out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key = line.split(":", 1)[0]
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(line.split()[1])
+    for name, keys in (("status", ("VmRSS", "VmHWM")), ("smaps_rollup", ("Pss",))):
+        for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+            key = line.split(":", 1)[0]
+            if key in keys:
+                out[key] = int(line.split()[1])
     return out
 
 
