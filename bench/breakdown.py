@@ -4,7 +4,7 @@ One replay is run through :class:`monitor.pipeline.Pipeline` exactly as
 ``cough-monitor replay`` builds it, with timers wrapped around the pieces:
 decode (soundfile), mix-down + resample (soxr), scoring (onnxruntime) and the
 event detector; the rest (ring buffer framing, stats, dispatch) is the
-remainder. Scoring is then split into the log-mel front end (STFT + mel) and
+remainder. Scoring is then split into the log-mel front end (framing, FFT, mel) and
 the CNN with onnxruntime's profiler on the same batches.
 """
 

@@ -1,7 +1,7 @@
 """Experiment (bench only, not product code): log-mel frames computed once per STFT hop.
 
 The shipped graph takes raw windows, so with a hop of a quarter window every
-sample goes through the STFT four times. Here the front end runs once over the
+sample goes through the front end four times. Here the front end runs once over the
 stream instead, and windows are sliced out of the frame sequence:
 
 * ``frontend`` (ONNX, ``center=False``): chunks ``[batch, chunk_samples]`` ->

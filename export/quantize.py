@@ -3,9 +3,10 @@
 Measured on this project's presets (1 CPU thread, batch 1): dynamic
 quantisation (ConvInteger/MatMulInteger) made scoring 2-2.5x *slower* than
 fp32; static QDQ (per-channel weights, activations calibrated on real or
-synthetic windows) halves to thirds the file at about fp32 speed, since the
-float STFT dominates the time. So static QDQ it is. Every node that computes
-the log-mel (STFT, mel MatMul, log) is excluded and stays float32.
+synthetic windows) halves to thirds the file and roughly halves the network's
+time (QLinearConv), while the float front end costs the same. So static QDQ it
+is. Every node that computes the log-mel (framing, FFT and mel matmuls, log)
+is excluded and stays float32.
 
 The int8 file is judged by validation AUC (validation clips when the run
 recorded them and they are on disk, else synthetic windows, labelled so) and
