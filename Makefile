@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+MONITOR_VENV := .venv-monitor
 APT_PACKAGES := mosquitto mosquitto-clients pulseaudio pulseaudio-utils libportaudio2 \
                 libasound2-plugins ffmpeg openssl systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,6 +25,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[train,dev]'
 	touch $@
 
+# The monitor alone, as deployed (base install: no torch, not editable); `make bench` measures it.
+$(MONITOR_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(MONITOR_VENV)
+	$(MONITOR_VENV)/bin/pip install -q --upgrade pip
+	$(MONITOR_VENV)/bin/pip install -q .
+	touch $@
+
 demo: setup
 	@bash monitor/examples/demo.sh
 
@@ -33,8 +41,9 @@ test: setup
 lint: setup
 	$(BIN)/ruff check monitor train export tests bench
 
-bench: setup
-	$(BIN)/python -m bench
+bench: setup $(MONITOR_VENV)/.installed
+	$(MONITOR_VENV)/bin/pip install -q --no-deps --force-reinstall .  # this checkout's monitor
+	BENCH_MONITOR=$(MONITOR_VENV)/bin/cough-monitor $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(MONITOR_VENV) .pytest_cache .ruff_cache .hypothesis

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from bench.audio import write_cough_clip, write_example_cough_clip
 from bench.context import Context
-from bench.live_rig import LiveRig
+from bench.live_rig import LiveRig, monitor_install, monitor_python
 from bench.measure import cpu_seconds, median, memory_kib, percentile, run_worker
 from bench.models import BenchModel
 from bench.report import BenchResult
@@ -29,7 +29,12 @@ NAME: Final = "live"
 RATE_HZ: Final = 16000
 LEAD_S: Final = 0.2
 """Silence before the cough in each played file (the onset is launch + LEAD_S)."""
-COUGH_PERIOD_S: Final = 3.0
+HOP_S: Final = 0.25
+"""The monitor's default hop (a quarter of the default model's 1 s window)."""
+COUGH_PERIOD_S: Final = 3.0 + HOP_S * 0.382
+"""Not a whole number of hops: each cough lands at a different phase of the window grid
+(the golden-ratio step spreads 19 coughs evenly over it), so the latency figures cover
+every alignment instead of repeating one."""
 CLIPS: Final = 5
 SETTLE_S: Final = 2.0
 """Wait after READY=1 before measuring."""
@@ -70,7 +75,8 @@ def run(ctx: Context) -> BenchResult:
                                 "the energy test model.")
             energy = ctx.model("energy")
             result.details["energy"] = _session(rig, result, energy, clips, window_s, True)
-        parts = run_worker("imports", {"model": str(plan[-1][0].path)}, env=rig.pulse.env)
+        parts = run_worker("imports", {"model": str(plan[-1][0].path)}, env=rig.pulse.env,
+                           python=monitor_python())
     result.add("listen memory by part (RSS MB added, in load order)",
                ", ".join(f"{name} {mb:.0f}" if name == "interpreter" else f"{name} {mb:+.0f}"
                          for name, mb in parts["mb"].items()), plan[-1][0].label)
@@ -82,7 +88,8 @@ def run(ctx: Context) -> BenchResult:
                             "CNN, which costs the same as a trained one but detects nothing.")
     result.notes.append(f"{window_s:g} s window, a cough every {COUGH_PERIOD_S:g} s; latency "
                         "counts from paplay's launch + the cough's offset in the file, so it includes "
-                        "paplay start-up and PulseAudio buffering; 100 ms audio blocks, hop 0.25 s.")
+                        "paplay start-up and PulseAudio buffering; 100 ms audio blocks, hop 0.25 s; "
+                        f"monitor process from {monitor_install()}.")
     return result
 
 

@@ -9,6 +9,7 @@ unit sets it (``WatchdogSec=30``) and MQTT pointed at the broker.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -29,10 +30,34 @@ READY_TIMEOUT_S: Final = 60.0
 STOP_TIMEOUT_S: Final = 30.0
 
 
+MONITOR_ENV: Final = "BENCH_MONITOR"
+"""A ``cough-monitor`` script to measure instead of this environment's (not a ``COUGHWATCH_``
+variable: the monitor would reject it as an unknown setting). ``make bench`` points
+it at the base install in ``.venv-monitor`` (the monitor as deployed: no torch, not editable)."""
+
+
 def listen_command() -> list[str]:
-    """The ``cough-monitor`` console script of this environment (else ``python -m monitor.cli``)."""
+    """The ``cough-monitor`` to measure: ``$BENCH_MONITOR``, else this environment's
+    console script, else ``python -m monitor.cli``."""
+    chosen = os.environ.get(MONITOR_ENV)
+    if chosen:
+        return [chosen]
     script = Path(sys.executable).parent / "cough-monitor"
     return [str(script)] if script.is_file() else [sys.executable, "-m", "monitor.cli"]
+
+
+def monitor_python() -> str:
+    """The Python of the measured ``cough-monitor`` (the interpreter beside its script)."""
+    chosen = os.environ.get(MONITOR_ENV)
+    if chosen and (Path(chosen).parent / "python").is_file():
+        return str(Path(chosen).parent / "python")
+    return sys.executable
+
+
+def monitor_install() -> str:
+    """Which install the live figures measure, for the notes."""
+    chosen = os.environ.get(MONITOR_ENV)
+    return f"the install of {chosen}" if chosen else "the benchmark's own environment"
 
 
 def notify_socket() -> Any:

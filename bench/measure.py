@@ -39,13 +39,14 @@ def pinned(cmd: list[str]) -> list[str]:
 
 
 def run_worker(task: str, params: dict[str, Any], timeout_s: float = 900.0,
-               env: dict[str, str] | None = None) -> dict[str, Any]:
+               env: dict[str, str] | None = None, python: str | None = None) -> dict[str, Any]:
     """Run ``python -m bench.worker TASK`` pinned to one core; return its JSON answer.
 
     The worker imports only what the monitor imports (no torch), like a real
-    ``cough-monitor`` process. Raises ``RuntimeError`` with its stderr tail on failure.
+    ``cough-monitor`` process; ``python`` (default: this one) runs it. Raises
+    ``RuntimeError`` with its stderr tail on failure.
     """
-    cmd = pinned([sys.executable, "-m", "bench.worker", task, json.dumps(params)])
+    cmd = pinned([python or sys.executable, "-m", "bench.worker", task, json.dumps(params)])
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env,
                           cwd=Path(__file__).resolve().parent.parent)
     if done.returncode != 0:
