@@ -59,6 +59,8 @@ class MatmulLogMel(nn.Module):
             self.n_frames = (n_samples - spec.n_fft) // spec.hop_length + 1
         if self.n_frames < 1 or (self.center and n_samples <= spec.n_fft // 2):
             raise ExportError(f"front end: {n_samples} samples is too short for n_fft {spec.n_fft}")
+        self.any_length = False
+        """True: take inputs of any multiple of ``hop_length`` samples (:meth:`run_frames`)."""
         self.log = spec.log
         self.log_offset = spec.log_offset
         self.n1, self.n2 = fft_factors(spec.n_fft)
@@ -77,10 +79,15 @@ class MatmulLogMel(nn.Module):
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        frames = self._frames(waveform) * self.window  # [B, F, n_fft]
-        batch = frames.shape[0]
+        frames = self.run_frames(waveform) if self.any_length else self._frames(waveform)
+        return self.from_frames(frames)
+
+    def from_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """Raw frames float32 ``[B, F, n_fft]`` (any ``F``) -> log-mel ``[B, 1, n_mels, F]``."""
+        frames = frames * self.window
+        batch, n_frames = frames.shape[0], frames.shape[1]
         # n = n2_size * n1 + n2: each frame as an [n1, n2] matrix; stage 1 transforms columns.
-        stage1 = torch.matmul(self.stage1, frames.reshape(batch, self.n_frames, self.n1, self.n2))
+        stage1 = torch.matmul(self.stage1, frames.reshape(batch, n_frames, self.n1, self.n2))
         re, im = stage1[..., : self.n1, :], stage1[..., self.n1 :, :]  # [B, F, k1, n2]
         turned_re = re * self.twiddle_re - im * self.twiddle_im
         turned_im = re * self.twiddle_im + im * self.twiddle_re
@@ -88,11 +95,25 @@ class MatmulLogMel(nn.Module):
         k2 = self.k2_count  # parts [B, F, 2, k1, 2 * k2]: (re | im) input x (cos | sin) basis
         spec_re = parts[:, :, 0, :, :k2] - parts[:, :, 1, :, k2:]
         spec_im = parts[:, :, 0, :, k2:] + parts[:, :, 1, :, :k2]
-        power = (spec_re * spec_re + spec_im * spec_im).reshape(batch, self.n_frames, -1)
+        power = (spec_re * spec_re + spec_im * spec_im).reshape(batch, n_frames, -1)
         mel = torch.matmul(power, self.mel_fb).transpose(1, 2)  # [B, n_mels, F]
         if self.log:
             mel = torch.log(mel + self.log_offset)
         return mel.unsqueeze(1)
+
+    def run_frames(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Frames of a run of any length (``center=False`` only):
+        ``[B, S]`` with ``S`` a multiple of ``hop_length`` -> ``[B, (S - n_fft) // hop + 1, n_fft]``.
+
+        Written with shape-derived sizes only, so the exported graph keeps ``S`` dynamic.
+        """
+        if self.center:
+            raise ExportError("front end: runs of windows need center=False framing")
+        chunks = waveform.reshape(waveform.shape[0], -1, self.hop)  # [B, S / hop, hop]
+        n_frames = chunks.shape[1] - self.chunks_per_frame + 1
+        parts = [chunks[:, j : j + n_frames] for j in range(self.chunks_per_frame)]
+        frames = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+        return frames[..., : self.n_fft]
 
     def _frames(self, waveform: torch.Tensor) -> torch.Tensor:
         """``[B, n_samples]`` -> ``[B, n_frames, n_fft]``, as ``torch.stft``."""

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import onnx
 import torch
@@ -24,6 +24,7 @@ from export.errors import ExportError
 from export.frontend import MatmulLogMel
 from export.preflight import check_opset
 from export.settings import DEFAULT_OPSET
+from export.window_runs import WindowRunModel, run_hop_samples
 from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, ModelInfo
 from train.models import Checkpoint, ScoringModel
 
@@ -48,6 +49,7 @@ def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -
         event_labels=tuple(checkpoint.event_labels),
         name=str(checkpoint.extra.get("model_name", f"coughwatch-{config.preset}")),
         preset=config.preset,
+        run_hop_samples=run_hop_samples(config.spec),
         extra=dict(extra or {}),
     )
 
@@ -83,19 +85,27 @@ def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
     check_opset(opset)
     scoring = ScoringModel(checkpoint.build()).eval()
     scoring.net.frontend = MatmulLogMel(scoring.net.frontend)
-    example = (torch.zeros(2, checkpoint.config.spec.window_samples),)
+    spec = checkpoint.config.spec
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    shapes: dict[int, Any] = {0: batch}
+    model: torch.nn.Module = scoring
+    example = (torch.zeros(2, spec.window_samples),)
+    if run_hop := run_hop_samples(spec):  # [batch, window + k * run_hop] -> [batch * (k + 1), n]
+        model = WindowRunModel(scoring).eval()
+        extra_hops = torch.export.Dim("extra_hops", min=0, max=MAX_BATCH)
+        shapes[1] = spec.window_samples + run_hop * extra_hops
+        example = (torch.zeros(2, spec.window_samples + 3 * run_hop),)
     try:
         with warnings.catch_warnings(), redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
-                scoring,
+                model,
                 example,
                 dynamo=True,
                 opset_version=opset,
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch},),
+                dynamic_shapes=(shapes,),
                 verbose=False,
             )
     except Exception as exc:  # the exporter raises many unrelated types
@@ -130,10 +140,11 @@ def _name_frontend_output(proto: onnx.ModelProto) -> None:
     nodes = proto.graph.node
     produced = {out for node in nodes if _in_frontend(node) for out in node.output}
     consumed = {inp for node in nodes if not _in_frontend(node) for inp in node.input}
-    crossing = produced & consumed
+    floats = {v.name for v in proto.graph.value_info if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+    crossing = produced & consumed & floats  # (a run graph also passes int64 shape values)
     if len(crossing) != 1:
         raise ExportError(
-            f"cannot locate the log-mel output in the exported graph ({len(crossing)} candidates)"
+            f"cannot locate the log-mel output in the exported graph ({len(crossing)} candidates: {sorted(crossing)})"
         )
     old = crossing.pop()
     for node in nodes:

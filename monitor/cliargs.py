@@ -19,8 +19,6 @@ from monitor.modelfile import ModelInfo
 
 OFF_RATIO: Final = 0.7
 """Default ``threshold_off`` = this × ``threshold_on``."""
-DEFAULT_HOP_FRACTION: Final = 0.25
-"""Default hop = a quarter of the model's window."""
 
 
 def common_parent() -> argparse.ArgumentParser:
@@ -48,7 +46,8 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("event detection (times on the sample clock)")
     add = group.add_argument
     add("--hop-ms", type=positive_float, metavar="MS",
-        help="distance between scored windows (default: a quarter of the model's window)")
+        help="distance between scored windows (default: the model's default hop, see "
+        "`cough-monitor info`: its run hop if it has one, else a quarter of its window)")
     add("--threshold", type=unit_float, metavar="X",
         help="onset threshold on the window score (default: the model's threshold)")
     add("--threshold-off", type=unit_float, metavar="X",
@@ -105,7 +104,7 @@ def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[Detec
     )
     spec = info.spec
     if args.hop_ms is None:
-        hop_samples = max(1, round(spec.window_samples * DEFAULT_HOP_FRACTION))
+        hop_samples = info.default_hop_samples
     else:
         hop_samples = round(args.hop_ms * spec.sample_rate / 1000)
         if not 1 <= hop_samples <= spec.window_samples:

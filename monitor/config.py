@@ -98,7 +98,7 @@ class ListenSettings(SettingsStruct):
     hop_ms: Annotated[float, Meta(
         gt=0.0, le=60000.0,
         description="Distance between scored windows, ms (at most the model's window); unset: "
-        "a quarter of the model's window.",
+        "the model's default hop (its run hop, else a quarter of its window).",
     )] | None = None
     device_id: Annotated[str, Meta(
         pattern=DEVICE_ID_PATTERN,

@@ -74,7 +74,12 @@ def describe(model: LoadedModel) -> str:
         ("input", f"{spec.sample_rate} Hz mono, {spec.window_samples} samples per window "
                   f"({spec.window_s:.3f} s)"),
         ("front end", f"n_fft {spec.n_fft}, hop {spec.hop_length}, {spec.n_mels} mels "
-                      f"{spec.f_min:g}-{spec.f_max:g} Hz, {scale}, normalize {spec.normalize}"),
+                      f"{spec.f_min:g}-{spec.f_max:g} Hz, {scale}, normalize {spec.normalize}, "
+                      f"{'centred' if spec.center else 'uncentred'} frames"),
+        ("default hop", f"{info.default_hop_samples} samples "
+                        f"({1000 * info.default_hop_samples / spec.sample_rate:g} ms)"),
+        ("runs", f"windows {info.run_hop_samples} samples apart share frames (replay)"
+                 if info.run_hop_samples else "one window per input row"),
     ]  # fmt: skip
     rows += [(key, value) for key, value in sorted(info.extra.items())]
     width = max(len(key) for key, _ in rows)

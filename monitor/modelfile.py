@@ -11,6 +11,10 @@ Graph contract:
   ``spec.sample_rate`` Hz, full-scale range [-1, 1]; ``batch`` is dynamic.
 * output ``scores``: float32 ``[batch, len(labels)]``, probabilities
   (sigmoid for ``binary``/``regression``, softmax for ``multiclass``).
+* optional runs (``run_hop_samples`` > 0 in the metadata): the input may also be
+  ``[batch, window_samples + k * run_hop_samples]``; the output is then
+  ``[batch * (k + 1), len(labels)]``, one row per window, windows ``run_hop_samples``
+  apart (row-major). The graph computes each log-mel frame once for the whole run.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ DETECTOR_KEYS: Final = (
 )
 """Detector settings a model file may carry as defaults (see ``monitor.detector``)."""
 
+DEFAULT_HOP_FRACTION: Final = 0.25
+"""Default hop between scored windows, as a fraction of the window (see
+:attr:`ModelInfo.default_hop_samples`)."""
+
 _REQUIRED_KEYS: Final = ("format_version", "feature_spec", "task", "labels", "threshold")
 
 
@@ -62,6 +70,9 @@ class FeatureSpecInfo:
     """False only for the tutorial-exact seed preset (raw mel power)."""
     normalize: str = "none"
     """'none' or 'window_mean' (log-mel minus its mean over the window, in-graph)."""
+    center: bool = True
+    """STFT framing: True = frames centred on multiples of ``hop_length`` with
+    reflect padding at the window's edges; False = frames start at 0, no padding."""
 
     @property
     def window_s(self) -> float:
@@ -86,9 +97,18 @@ class ModelInfo:
     event_labels: tuple[str, ...]
     name: str = "coughwatch"
     preset: str = ""
+    run_hop_samples: int = 0
+    """> 0 when the graph also scores runs of windows this many samples apart (see
+    the module docstring); 0: one window per input row only."""
     format_version: int = FORMAT_VERSION
     extra: dict[str, str] = field(default_factory=dict)
     """Free-form metadata (metrics, data hash, versions, recipe, created_utc)."""
+
+    @property
+    def default_hop_samples(self) -> int:
+        """The hop the monitor scores at unless told otherwise: the model's run hop
+        when it has one (replay can then share frames), else a quarter window."""
+        return self.run_hop_samples or max(1, round(self.spec.window_samples * DEFAULT_HOP_FRACTION))
 
     @property
     def detector_defaults(self) -> dict[str, float]:
@@ -118,6 +138,8 @@ class ModelInfo:
             "name": self.name,
             "preset": self.preset,
         }
+        if self.run_hop_samples:
+            props["run_hop_samples"] = str(self.run_hop_samples)
         props.update(self.extra)
         return {KEY_PREFIX + k: v for k, v in props.items()}
 
@@ -138,6 +160,7 @@ class ModelInfo:
                 str(x) for x in json.loads(ours.get("event_labels", json.dumps(labels)))
             )
             threshold = float(ours["threshold"])
+            run_hop = int(ours.get("run_hop_samples", "0"))
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelFileError(f"{source}: unreadable metadata ({exc})") from None
         if version != FORMAT_VERSION:
@@ -150,7 +173,8 @@ class ModelInfo:
         _check(len(labels) > 0, source, "no labels")
         _check(set(event_labels) <= set(labels), source, "event_labels not among labels")
         _check(math.isfinite(threshold) and 0.0 <= threshold <= 1.0, source, "threshold not in [0, 1]")
-        known = set(_REQUIRED_KEYS) | {"event_labels", "name", "preset"}
+        _check(0 <= run_hop <= spec.window_samples, source, f"run_hop_samples {run_hop} not in [0, window]")
+        known = set(_REQUIRED_KEYS) | {"event_labels", "name", "preset", "run_hop_samples"}
         extra = {k: v for k, v in ours.items() if k not in known}
         return cls(
             spec=spec,
@@ -160,6 +184,7 @@ class ModelInfo:
             event_labels=event_labels,
             name=ours.get("name", "coughwatch"),
             preset=ours.get("preset", ""),
+            run_hop_samples=run_hop,
             format_version=version,
             extra=extra,
         )

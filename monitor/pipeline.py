@@ -160,7 +160,8 @@ class Pipeline:
         if self._pending == 0:
             return
         n, self._pending = self._pending, 0
-        self._handle_scores(self._batch_starts[:n].copy(), self.scorer.score(self._batch[:n]))
+        scores = self.scorer.score_consecutive(self._batch[:n], self.framing.hop_samples)
+        self._handle_scores(self._batch_starts[:n].copy(), scores)
 
     def _handle_scores(self, starts: np.ndarray, scores: np.ndarray) -> None:
         self.stats.windows_scored += len(starts)

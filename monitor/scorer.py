@@ -3,7 +3,9 @@
 The model holds the whole front end (log-mel) in its graph, so scoring is a
 single ``session.run``. Rows are independent, so scoring windows one at a time
 or in batches gives the same numbers; batches just amortise the call overhead
-when replaying faster than real time.
+when replaying faster than real time. Models that declare ``run_hop_samples``
+also take consecutive windows as one run of audio and compute each log-mel frame
+once (:meth:`Scorer.score_consecutive`), again with the same numbers.
 """
 
 from __future__ import annotations
@@ -48,9 +50,29 @@ class Scorer:
             )
         if len(windows) == 0:
             return np.zeros((0, self.n_labels), dtype=np.float32)
-        feed = {INPUT_NAME: np.ascontiguousarray(windows, dtype=np.float32)}
-        (scores,) = self._session.run([OUTPUT_NAME], feed)
-        scores = np.asarray(scores, dtype=np.float32).reshape(len(windows), -1)
+        return self._run(np.ascontiguousarray(windows, dtype=np.float32), len(windows))
+
+    def score_consecutive(self, windows: np.ndarray, hop_samples: int) -> np.ndarray:
+        """Like :meth:`score`, for windows that start ``hop_samples`` apart, in order
+        (window ``i + 1`` is window ``i`` moved on by the hop; the caller guarantees it).
+
+        When the model scores runs at this hop they go in as ONE run of
+        ``window_samples + (n - 1) * hop_samples`` samples, so the graph computes
+        each log-mel frame once instead of ``window / hop`` times.
+        """
+        if hop_samples != self.model.info.run_hop_samples or len(windows) < 2:
+            return self.score(windows)
+        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
+            raise ValueError(
+                f"windows must be [n, {self.window_samples}], got {list(windows.shape)}"
+            )
+        run = np.concatenate([windows[0], windows[1:, self.window_samples - hop_samples:].reshape(-1)])
+        return self._run(run.astype(np.float32, copy=False)[None, :], len(windows))
+
+    def _run(self, feed_rows: np.ndarray, n_windows: int) -> np.ndarray:
+        """One ``session.run``: float32 ``[rows, samples]`` -> ``[n_windows, n_labels]``."""
+        (scores,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: feed_rows})
+        scores = np.asarray(scores, dtype=np.float32).reshape(n_windows, -1)
         if scores.shape[1] != self.n_labels:
             raise ModelFileError(
                 f"{self.model.path}: model returned {scores.shape[1]} columns, "

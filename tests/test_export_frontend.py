@@ -68,12 +68,15 @@ def test_silence_stays_finite():
 
 
 def test_center_false_over_a_longer_chunk_matches_torchaudio():
-    """The frame-once bench exports stream chunks without centre padding."""
-    reference = LogMel(replace(FeatureSpec(), log=False)).eval()
-    reference.mel.spectrogram.center = False
-    frontend = MatmulLogMel(reference, n_samples=3 * 16000 + 512).eval()
-    waveforms = 0.1 * torch.randn(2, 3 * 16000 + 512, generator=torch.Generator().manual_seed(1))
+    """Runs of windows frame a whole run without centre padding (any multiple of the hop)."""
+    reference = LogMel(replace(FeatureSpec(), log=False, center=False)).eval()
+    fixed = MatmulLogMel(reference, n_samples=3 * 16000 + 512).eval()
+    any_length = MatmulLogMel(reference).eval()
+    any_length.any_length = True
+    waveforms = 0.1 * torch.randn(2, 3 * 16000 + 640, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        want, got = reference(waveforms), frontend(waveforms)
-    assert got.shape == want.shape == (2, 1, 64, 151)
-    assert ((got - want).abs() <= 1e-5 * want.amax()).all()
+        want = reference(waveforms)
+        got_fixed, got_any = fixed(waveforms[:, : 3 * 16000 + 512]), any_length(waveforms)
+    assert got_fixed.shape == got_any.shape == want.shape == (2, 1, 64, 151)
+    assert ((got_fixed - want).abs() <= 1e-5 * want.amax()).all()
+    assert ((got_any - want).abs() <= 1e-5 * want.amax()).all()

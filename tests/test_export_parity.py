@@ -19,6 +19,7 @@ pytestmark = pytest.mark.train
 
 MATRIX = [
     pytest.param("default", "binary", id="default-binary"),
+    pytest.param("fast", "binary", id="fast-binary"),
     pytest.param("default", "regression", id="default-regression", marks=pytest.mark.slow),
     pytest.param("default", "multiclass", id="default-multiclass", marks=pytest.mark.slow),
     pytest.param("seed", "binary", id="seed-binary", marks=pytest.mark.slow),

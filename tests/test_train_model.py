@@ -61,3 +61,14 @@ def test_summary_lists_layers_shapes_and_parameter_total():
     assert f"total parameters: {total:,}" in text
     spec = config.spec
     assert "Conv2d" in text and f"[1, {config.channels[0]}, {spec.n_mels}, {spec.n_frames}]" in text
+
+
+def test_uncentred_frames_of_a_window_are_the_frames_of_its_recording():
+    spec = FeatureSpec(hop_length=400, center=False)
+    assert spec.n_frames == (spec.window_samples - spec.n_fft) // spec.hop_length + 1 == 39
+    recording = torch.randn(1, spec.window_samples + 4000) * 0.1
+    whole = LogMel(FeatureSpec(hop_length=400, center=False, window_samples=spec.window_samples + 4000))(recording)
+    later = LogMel(spec)(recording[:, 4000:])  # the window 10 frames in
+    assert later.shape == (1, 1, spec.n_mels, 39)
+    torch.testing.assert_close(later, whole[..., 10:49])
+

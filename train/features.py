@@ -43,6 +43,12 @@ class FeatureSpec:
     """Apply the log; False reproduces the tutorial's raw mel power."""
     normalize: str = "none"
     """'none', or 'window_mean': subtract the window's mean log-mel (level invariance)."""
+    center: bool = True
+    """STFT framing. True (torchaudio's default): frame ``f`` is centred on sample
+    ``f * hop_length``, the window reflect-padded by ``n_fft // 2`` at both edges.
+    False: frame ``f`` covers samples ``[f * hop_length, f * hop_length + n_fft)``, so a
+    window's frames are exactly the frames of the stream it was cut from (the
+    exported graph can then score many overlapping windows from one pass of frames)."""
 
     def __post_init__(self) -> None:
         if self.f_max > self.sample_rate / 2 or self.f_min < 0 or self.f_min >= self.f_max:
@@ -51,11 +57,15 @@ class FeatureSpec:
             raise ValueError(f"normalize must be one of {NORMALIZATIONS}, not {self.normalize!r}")
         if min(self.window_samples, self.n_fft, self.hop_length, self.n_mels) <= 0:
             raise ValueError("window_samples, n_fft, hop_length and n_mels must be positive")
+        if not self.center and self.n_fft > self.window_samples:
+            raise ValueError(f"center=False needs n_fft ({self.n_fft}) <= window_samples ({self.window_samples})")
 
     @property
     def n_frames(self) -> int:
-        """STFT frames per window (``center=True``)."""
-        return self.window_samples // self.hop_length + 1
+        """STFT frames per window."""
+        if self.center:
+            return self.window_samples // self.hop_length + 1
+        return (self.window_samples - self.n_fft) // self.hop_length + 1
 
     @property
     def window_s(self) -> float:
@@ -71,8 +81,8 @@ class LogMel(nn.Module):
     """Waveform ``[batch, window_samples]`` float32 at ``spec.sample_rate`` ->
     log-mel ``[batch, 1, n_mels, n_frames]`` float32.
 
-    Power mel spectrogram (torchaudio, Hann window, ``center=True``, reflect
-    padding) followed by ``log(mel + log_offset)``. No per-clip max or top-dB
+    Power mel spectrogram (torchaudio, Hann window; ``spec.center`` picks centred
+    frames with reflect padding or frames starting at sample 0) followed by ``log(mel + log_offset)``. No per-clip max or top-dB
     scaling, so a window scores the same alone or inside a longer clip.
     ``spec.normalize`` is applied by :class:`WindowNorm`, the network's next layer.
     """
@@ -88,6 +98,7 @@ class LogMel(nn.Module):
             f_min=spec.f_min,
             f_max=spec.f_max,
             power=2.0,
+            center=spec.center,
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:

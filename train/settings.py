@@ -2,8 +2,8 @@
 
 Values left as ``None`` follow the preset: the tutorial presets (``seed``,
 ``seed-log``) keep the tutorial's data handling (first window, no augmentation,
-MSE on the sigmoid for regression) so they stay comparable; ``default`` trains
-for the stream (energy crops, augmentation, BCE with soft targets).
+MSE on the sigmoid for regression) so they stay comparable; ``default`` and
+``fast`` train for the stream (energy crops, augmentation, BCE with soft targets).
 
 Why BCE for regression: on a 1,200-clip coughset subset (400 cough, 0/1
 targets, group split, 6 epochs, seed 0) MSE on the sigmoid left the tutorial's
@@ -61,7 +61,7 @@ class TrainSettings:
     val_fraction: float = 0.2
     """Share of clips (whole groups) held out for validation."""
     augment: bool | None = None
-    """None = preset default (on for ``default``, off for the tutorial presets)."""
+    """None = preset default (on for ``default`` and ``fast``, off for the tutorial presets)."""
     crop: str | None = None
     """first or energy; None = preset default (first for the tutorial presets)."""
     regression_loss: str | None = None

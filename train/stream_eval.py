@@ -16,6 +16,7 @@ import numpy as np
 
 from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
 from monitor.modelfile import LoadedModel
+from monitor.scorer import Scorer
 from train.streams import Stream
 
 MATCH_TOLERANCE_S = 0.5
@@ -43,10 +44,10 @@ def score_stream(model: LoadedModel, stream: Stream, hop_samples: int, batch: in
         audio = np.pad(audio, (0, window - len(audio)))
     starts = np.arange(0, len(audio) - window + 1, hop_samples, dtype=np.int64)
     frames = np.lib.stride_tricks.sliding_window_view(audio, window)[::hop_samples]
+    scorer = Scorer(model)
     out = np.empty(len(starts), np.float32)
     for i in range(0, len(starts), batch):
-        chunk = np.ascontiguousarray(frames[i : i + batch], dtype=np.float32)
-        out[i : i + batch] = model.session.run(None, {"waveform": chunk})[0][:, column]
+        out[i : i + batch] = scorer.score_consecutive(frames[i : i + batch], hop_samples)[:, column]
     return WindowScores(starts, out, window, stream.sample_rate)
 
 

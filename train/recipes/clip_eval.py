@@ -48,7 +48,7 @@ def clip_scores(model: LoadedModel, clips: Sequence[Clip], load: Loader, rate: i
     """(clip, max window score) for every clip, scored at the model's rate."""
     spec = model.info.spec
     column = list(model.info.labels).index(model.info.event_labels[0])
-    hop = spec.window_samples // 4
+    hop = model.info.default_hop_samples
     out = []
     for clip in clips:
         wave = load(str(clip.path))

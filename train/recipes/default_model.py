@@ -40,7 +40,7 @@ from train.data import Clip, file_sha256, load_manifest
 from train.loop import train
 from train.recipes import attribution, clip_eval
 from train.recipes.report import write_reports
-from train.settings import TrainSettings
+from train.settings import TUTORIAL_PRESETS, TrainSettings
 from train.split import split_indices
 from train.stream_eval import choose_operating_point, evaluate, recall_by_source, score_stream
 from train.streams import Stream, negative_stream, positive_stream
@@ -71,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="coughset folder (with manifest.csv)")
     parser.add_argument("--out", type=Path, default=Path("runs/default-model"), help="output folder")
-    parser.add_argument("--epochs", type=int, default=16, help="epochs for the default preset")
+    parser.add_argument("--epochs", type=int, default=16, help="epochs for default (and fast)")
     parser.add_argument("--seed-epochs", type=int, default=8, help="epochs for seed and seed-log")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, training and streams")
     parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
-                        help="tutorial presets trained on the same split for comparison")
+                        help="other presets trained on the same split for comparison (the tutorial's "
+                        "seed and seed-log by default; fast trains like default)")
     parser.add_argument("--install", action="store_true",
                         help="copy the default model + card into monitor/models/ and DATA_LICENSES.md to the repo")
     parser.add_argument("--cache-dir", type=Path, default=None, help="disk cache of decoded audio")
@@ -125,10 +126,10 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     """Train one preset on the fixed split; return its run folder.
 
     The tutorial presets keep the tutorial's data (the clips, first window, no
-    augmentation); ``default`` adds oversampled coughs and the training streams.
+    augmentation); ``default`` (and ``fast``) add oversampled coughs and the training streams.
     """
     run_dir = args.out / preset
-    tutorial = preset != "default"
+    tutorial = preset in TUTORIAL_PRESETS
     clips = train_clips if tutorial else (
         _oversample(train_clips, args.positive_repeats) + _hard_negatives(train_clips, args.hard_negative)
         + stream_clips * TRAIN_STREAM_REPEATS)
@@ -209,7 +210,7 @@ def _oversample(clips: list[Clip], repeats: int) -> list[Clip]:
 def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load: Any) -> dict[str, Any]:
     """Clip and stream figures of one exported model, operating point chosen on the streams."""
     model = load_model(onnx_path)
-    hop = model.info.spec.window_samples // 4
+    hop = model.info.default_hop_samples  # as the monitor scores
     clips = clip_eval.clip_scores(model, val, load, SAMPLE_RATE)
     negative, positive = (clip_eval.at_model_rate(s, model.info.spec.sample_rate) for s in streams)
     neg_scores, pos_scores = score_stream(model, negative, hop), score_stream(model, positive, hop)
@@ -283,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
     stream_clips = training_streams(train_clips, load, args.out, args.seed)
     results: dict[str, Any] = {}
     for preset in ["default", *args.compare]:
-        epochs = args.epochs if preset == "default" else args.seed_epochs
+        epochs = args.seed_epochs if preset in TUTORIAL_PRESETS else args.epochs
         run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips)
         probe = run_dir / "model.onnx"
         run_export(ExportSettings(run=run_dir, out=probe))
