@@ -2,8 +2,8 @@
 
 Per model (default, seed): a breakdown of where the time goes, the fast path
 timed over repeats, the ``--realtime`` path (pacer not sleeping) checked for
-identical events, and the frame-once experiment (:mod:`bench.frameonce`)
-against the one-graph pipeline at the same hop.
+identical events, and - for models that score runs of windows - runs (each
+log-mel frame once) against one window per input row, same pipeline and hop.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import logging
 from typing import Any, Final
 
 from bench.context import Context
-from bench.frameonce import FrameGeometry
 from bench.measure import median, run_worker
 from bench.models import BenchModel
 from bench.report import BenchResult
@@ -21,14 +20,12 @@ log = logging.getLogger(__name__)
 
 NAME: Final = "replay"
 TARGET_X: Final = 1000.0
-MODELS: Final = ("default", "seed", "energy")
+MODELS: Final = ("default", "seed", "fast", "energy")
 EVENT_QUANTILES: Final = ("90", "75")
 """Random-weight models get these score percentiles as on/off thresholds, so the event checks
 have events (their scores hover in a narrow band where the default off = 0.7 x on never ends a bout)."""
 SCORE_TOLERANCE: Final = 1e-5
 """Batch 32 vs batch 1 may differ by float rounding in onnxruntime (~1e-7)."""
-FRAME_ONCE_HOPS_S: Final = {"default": (0.25, 0.5), "seed": (0.25,)}
-"""Hops tried in the frame-once experiment (rounded to a multiple of the STFT hop)."""
 BATCH_SWEEP: Final = (1, 8, 32)
 """``--batch`` values compared on the default model (32 is replay's default)."""
 
@@ -46,7 +43,8 @@ def run(ctx: Context) -> BenchResult:
     result.notes.append(
         f"{stream.duration_s / 60:g}-minute generated recording (noise floor + a cough "
         f"burst every ~4 s), 48 kHz 16-bit WAV, so decode and resampling are included; 1 core "
-        f"(taskset -c 0), onnxruntime 1 thread, replay's default batch of 32 windows, hop 0.25 s; "
+        f"(taskset -c 0), onnxruntime 1 thread, replay's default batch of 32 windows, each model's "
+        f"default hop (0.25 s); "
         f"throughput = audio s / median wall s of `cough-monitor replay` (in-process "
         f"monitor.replay.run, model load included) over {repeats} run(s). Random-weight models "
         f"use their {EVENT_QUANTILES[0]}th/{EVENT_QUANTILES[1]}th score percentiles as on/off "
@@ -83,13 +81,8 @@ def _measure_model(ctx: Context, result: BenchResult, model: BenchModel, wav: st
                _split_text(breakdown), model.label)
     if model.key == "default":
         details["batch_sweep"] = _batch_sweep(result, model, params, breakdown["audio_s"])
-    from bench.frameonce_export import split_model  # torch: only in the runner process
-
-    split = split_model(model.path, ctx.scratch(f"split-{model.key}"))
-    details["frameonce"] = [
-        _frame_once(result, model, base, split, (on, off), breakdown, repeats, hop_s)
-        for hop_s in FRAME_ONCE_HOPS_S[model.key][: 1 if ctx.quick else None]
-    ]
+    if breakdown["run_hop_samples"]:
+        details["runs"] = _runs(result, model, base, (on, off), breakdown, repeats)
     return details
 
 
@@ -133,27 +126,20 @@ def _split_text(breakdown: dict[str, Any]) -> str:
             f"{audio_s / (total - parts[2]):.0f}x)")
 
 
-def _frame_once(result: BenchResult, model: BenchModel, base: dict[str, Any],
-                split: tuple[dict[str, str], FrameGeometry], thresholds: tuple[float | None, float | None],
-                breakdown: dict[str, Any], repeats: int, hop_s: float) -> dict[str, Any]:
-    """One graph vs frame-once (both variants) at ``hop_s`` rounded to whole STFT hops."""
-    paths, geometry = split
-    rate = breakdown["sample_rate"]
-    hop = max(1, round(hop_s * rate / geometry.hop_length)) * geometry.hop_length
+def _runs(result: BenchResult, model: BenchModel, base: dict[str, Any],
+          thresholds: tuple[float | None, float | None], breakdown: dict[str, Any],
+          repeats: int) -> dict[str, Any]:
+    """Runs (each frame once) vs one window per row, at the model's run hop."""
     on, off = thresholds
     if on is None:
         on, off = breakdown["threshold_on"], breakdown["threshold_off"]
-    out = run_worker("frameonce", {**base, "split": paths, "geometry": geometry.to_dict(), "hop_samples": hop,
-                                   "threshold": on, "threshold_off": off, "repeats": repeats})
-    one = median(out["seconds"]["one_graph"])
+    out = run_worker("runs", {**base, "hop_samples": breakdown["run_hop_samples"], "threshold": on,
+                              "threshold_off": off, "repeats": repeats})
+    runs, rows = median(out["seconds"]["runs"]), median(out["seconds"]["rows"])
     audio_s = breakdown["audio_s"]
-    cells = []
-    for variant in ("stream", "exact"):
-        t = median(out["seconds"][variant])
-        c = out["compare"][variant]
-        cells.append(f"{variant}: {one / t:.2f}x faster ({audio_s / t:.0f}x real time), "
-                     f"max |Δscore| {c['max_score_diff']:.1e}, events "
-                     f"{'same' if c['events_equal'] else 'differ'} ({c['events']})")
-    result.add(f"frame-once experiment at hop {hop / rate:.3f} s vs one graph "
-               f"({audio_s / one:.0f}x real time)", "; ".join(cells), model.label)
-    return out | {"hop_samples": hop, "geometry": geometry.to_dict()}
+    result.add("runs of windows (each log-mel frame once) vs one window per row",
+               f"{rows / runs:.2f}x faster ({audio_s / runs:.0f}x vs {audio_s / rows:.0f}x real time), "
+               f"max |Δscore| {out['max_score_diff']:.1e}, events "
+               f"{'same' if out['events_equal'] else 'DIFFER'} ({out['events']})",
+               model.label, "same events", out["events_equal"])
+    return out

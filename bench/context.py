@@ -28,7 +28,7 @@ class Context:
         return quick if self.quick else full
 
     def model(self, key: str) -> bench_models.BenchModel:
-        """'default', 'seed' or 'energy' (exported or located on first use)."""
+        """'default', 'seed', 'fast' or 'energy' (exported or located on first use)."""
         if key not in self._models:
             self._models.update(bench_models.prepare([key], self.work_dir / "models"))
         return self._models[key]

@@ -4,7 +4,9 @@
 trained model); until then it is the ``default`` preset exported with random
 weights whose batch-norm statistics are calibrated on synthetic audio, so that
 scores spread over (0, 1) instead of saturating. ``seed`` is always the
-tutorial preset with random weights (the project ships no trained seed).
+tutorial preset with random weights (the project ships no trained seed), ``fast``
+the ``fast`` preset with random weights (the cheaper network whose graph shares
+frames across a run of windows).
 ``energy`` is the torch-free energy detector of ``tests/fx_models.py``: a
 model that really fires on the synthetic coughs (for the live path).
 Speed does not depend on the weights; detection figures do, so every row
@@ -38,7 +40,7 @@ class BenchModel:
     """One ONNX file and how to name it in the table."""
 
     key: str
-    """'default', 'seed' or 'energy'."""
+    """'default', 'seed', 'fast' or 'energy'."""
     path: Path
     label: str
     """What the table says, e.g. 'default (random weights)'."""
@@ -52,12 +54,12 @@ def shipped_default() -> Path | None:
 
 
 def prepare(keys: list[str], work_dir: Path) -> dict[str, BenchModel]:
-    """Write or locate each model in ``keys`` ('default', 'seed', 'energy') under ``work_dir``."""
+    """Write or locate each model in ``keys`` ('default', 'seed', 'fast', 'energy') under ``work_dir``."""
     models: dict[str, BenchModel] = {}
     for key in keys:
         if key == "default" and shipped_default() is not None:
             models[key] = BenchModel(key, shipped_default(), "default (shipped default.onnx)", True)
-        elif key in ("default", "seed"):
+        elif key in ("default", "seed", "fast"):
             path = work_dir / f"{key}-random.onnx"
             if not path.is_file():
                 export_random(key, path)

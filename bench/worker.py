@@ -18,7 +18,7 @@ TASKS: Final[dict[str, str]] = {
     "paced": "bench.replay_cli:task_paced",
     "breakdown": "bench.breakdown:task_breakdown",
     "latency": "bench.scoring_tasks:task_latency",
-    "frameonce": "bench.scoring_tasks:task_frameonce",
+    "runs": "bench.scoring_tasks:task_runs",
     "imports": "bench.memory_probe:task_imports",
 }
 """Task name -> ``module:function`` taking and returning a JSON-ready dict."""
