@@ -279,6 +279,11 @@ def _check_signature(session: Any, info: ModelInfo, source: str) -> None:
             f"{source}: input has {shape[1]} samples per window, metadata says "
             f"{info.spec.window_samples}"
         )
+    if info.run_hop_samples and isinstance(shape[1], int):
+        raise ModelFileError(
+            f"{source}: metadata declares runs (run_hop_samples {info.run_hop_samples}) but its "
+            f"input takes exactly {shape[1]} samples"
+        )
     out_names = [o.name for o in outputs]
     if OUTPUT_NAME not in out_names:
         raise ModelFileError(f"{source}: expected an output '{OUTPUT_NAME}', found {out_names}")
