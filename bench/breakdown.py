@@ -26,7 +26,7 @@ from monitor.context import StreamContext
 from monitor.detector import Bout, CoughDetector, Onset
 from monitor.modelfile import load_model
 from monitor.pipeline import Pipeline
-from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer
+from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer, join_run
 from monitor.sources import FileSource
 
 PROFILE_BATCHES: Final = 12
@@ -150,7 +150,7 @@ def profile_split(model_path: Path, wav: str, rate: int, window: int, hop: int,
     for start in range(0, len(windows), DEFAULT_BATCH_WINDOWS):
         batch = windows[start : start + DEFAULT_BATCH_WINDOWS]
         if runs:
-            batch = np.concatenate([batch[0], batch[1:, window - hop :].reshape(-1)])[None, :]
+            batch = join_run(batch, hop)[None, :]
         session.run(None, {"waveform": batch})
     profile = Path(session.end_profiling())
     events = json.loads(profile.read_text())

@@ -24,6 +24,13 @@ DEFAULT_BATCH_WINDOWS: Final = 32
 """Windows per onnxruntime call in fast replay."""
 
 
+def join_run(windows: np.ndarray, hop_samples: int) -> np.ndarray:
+    """Consecutive windows ``[n, window]`` starting ``hop_samples`` apart -> the audio they
+    were cut from, float32 ``[window + (n - 1) * hop_samples]``."""
+    tails = windows[1:, windows.shape[1] - hop_samples :].reshape(-1)
+    return np.concatenate([windows[0], tails]).astype(np.float32, copy=False)
+
+
 class Scorer:
     """Scores windows with a loaded coughwatch model."""
 
@@ -44,10 +51,7 @@ class Scorer:
         Returns float32 ``[n, n_labels]``, probabilities in [0, 1] (column order
         = ``labels``). ``n = 0`` returns an empty ``[0, n_labels]`` array.
         """
-        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
-            raise ValueError(
-                f"windows must be [n, {self.window_samples}], got {list(windows.shape)}"
-            )
+        self._check_shape(windows)
         if len(windows) == 0:
             return np.zeros((0, self.n_labels), dtype=np.float32)
         return self._run(np.ascontiguousarray(windows, dtype=np.float32), len(windows))
@@ -62,12 +66,14 @@ class Scorer:
         """
         if hop_samples != self.model.info.run_hop_samples or len(windows) < 2:
             return self.score(windows)
+        self._check_shape(windows)
+        return self._run(join_run(windows, hop_samples)[None, :], len(windows))
+
+    def _check_shape(self, windows: np.ndarray) -> None:
         if windows.ndim != 2 or windows.shape[1] != self.window_samples:
             raise ValueError(
                 f"windows must be [n, {self.window_samples}], got {list(windows.shape)}"
             )
-        run = np.concatenate([windows[0], windows[1:, self.window_samples - hop_samples:].reshape(-1)])
-        return self._run(run.astype(np.float32, copy=False)[None, :], len(windows))
 
     def _run(self, feed_rows: np.ndarray, n_windows: int) -> np.ndarray:
         """One ``session.run``: float32 ``[rows, samples]`` -> ``[n_windows, n_labels]``."""
