@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Final
 
+import numpy as np
+
 from bench.audio import write_cough_clip, write_example_cough_clip
 from bench.context import Context
 from bench.live_rig import LiveRig, monitor_install, monitor_python
@@ -36,6 +38,8 @@ COUGH_PERIOD_S: Final = 3.0 + HOP_S * 0.382
 (the golden-ratio step spreads 19 coughs evenly over it), so the latency figures cover
 every alignment instead of repeating one."""
 CLIPS: Final = 5
+PHASES: Final = 10
+"""Offline share of the latency: each clip at this many evenly spaced offsets on the hop grid."""
 SETTLE_S: Final = 2.0
 """Wait after READY=1 before measuring."""
 DRAIN_S: Final = 3.0
@@ -75,6 +79,8 @@ def run(ctx: Context) -> BenchResult:
                                 "the energy test model.")
             energy = ctx.model("energy")
             result.details["energy"] = _session(rig, result, energy, clips, window_s, True)
+        if model.trained:
+            result.details["model_share_s"] = _model_share(result, model, clips)
         parts = run_worker("imports", {"model": str(plan[-1][0].path)}, env=rig.pulse.env,
                            python=monitor_python())
     result.add("listen memory by part (RSS MB added, in load order)",
@@ -132,6 +138,50 @@ def _measure_window(rig: LiveRig, pid: int, clips: list[Path], window_s: float) 
         player.wait(timeout=30)
     return {"t0": t0, "onsets": onsets,
             "cpu": {"cpu_s": cpu1 - cpu0, "wall_s": t1 - t0, "percent": 100 * (cpu1 - cpu0) / (t1 - t0)}}
+
+
+def _model_share(result: BenchResult, model: BenchModel, clips: list[Path]) -> list[float | None]:
+    """The played clips replayed offline through the monitor's scorer and detector (no audio
+    path), each at :data:`PHASES` offsets on the window grid: cough onset -> end of the window
+    whose score confirms the onset. What the model and the hop cost of the live latency."""
+    import argparse
+
+    import soundfile
+
+    from monitor.cliargs import detection_settings
+    from monitor.detector import CoughDetector, Onset
+    from monitor.modelfile import load_model
+    from monitor.scorer import Scorer
+
+    loaded = load_model(model.path)
+    none = argparse.Namespace(threshold=None, threshold_off=None, onset_k=None, onset_n=None,
+                              min_duration_ms=None, merge_gap_ms=None, refractory_ms=None, hop_ms=None)
+    settings, framing = detection_settings(none, loaded.info)
+    window, hop, rate = framing.window_samples, framing.hop_samples, framing.sample_rate
+    scorer = Scorer(loaded)
+    column = list(loaded.info.labels).index(loaded.info.event_labels[0])
+    shares: list[float | None] = []
+    for clip in clips:
+        audio, clip_rate = soundfile.read(str(clip), dtype="float32")
+        assert clip_rate == rate, f"{clip}: {clip_rate} Hz, the model wants {rate}"
+        for phase in range(PHASES):
+            lead = window + round(phase * hop / PHASES)  # a full window of quiet first, as live
+            stream = np.concatenate([np.zeros(lead, np.float32), audio, np.zeros(window, np.float32)])
+            stream += np.random.default_rng(phase).normal(0, 1e-4, len(stream)).astype(np.float32)
+            detector = CoughDetector(loaded.info.event_labels[0], settings, framing)
+            onset = lead + round(LEAD_S * rate)
+            confirmed = None
+            for start in range(0, len(stream) - window + 1, hop):
+                score = float(scorer.score(stream[None, start:start + window])[0, column])
+                if any(isinstance(r, Onset) for r in detector.update(score, start)):
+                    confirmed = (start + window - onset) / rate
+                    break
+            shares.append(confirmed)
+    got = [s for s in shares if s is not None]
+    result.add("same clips offline (no audio path): onset -> confirming window end, median / p90",
+               f"{median(got):.2f} / {percentile(got, 90):.2f} s ({len(got)}/{len(shares)} clip x phase)"
+               if got else f"no onset (0/{len(shares)})", model.label)
+    return shares
 
 
 def _latencies(onsets: list[float], arrivals: list[float]) -> list[float | None]:
