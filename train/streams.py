@@ -43,6 +43,17 @@ class Stream:
         return len(self.audio) / self.sample_rate
 
 
+def concat_streams(streams: Sequence[Stream]) -> Stream:
+    """One stream playing ``streams`` back to back (same rate; truth positions shifted)."""
+    truth: list[tuple[int, int]] = []
+    offset = 0
+    for stream in streams:
+        truth += [(start + offset, end + offset) for start, end in stream.truth]
+        offset += len(stream.audio)
+    return Stream(np.concatenate([s.audio for s in streams]), streams[0].sample_rate, truth,
+                  [source for s in streams for source in s.truth_source])
+
+
 def rms_db(x: np.ndarray) -> float:
     """RMS level in dBFS of a float32 signal (-inf -> -200)."""
     return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
