@@ -65,7 +65,7 @@ model's recall at <= 1 false alarm/h moved from 0.66 to 0.52 between two one-pas
 NEGATIVE_PASSES: Final = 6
 """The negative stream plays every validation non-cough clip this many times (new order, gains,
 gaps and noise-floor level each pass): ~9 h, so the <= 1 false alarm/h operating point rests on ~9
-false alarms, not ~3 (with 2 passes the shipped threshold measured ~2 false alarms/h on 6)."""
+false alarms, not ~3 (a threshold chosen on 2 passes gave 1-2 false alarms/h on 6)."""
 TRAIN_STREAM_FILE_S: Final = 60.0
 """Training negative streams are cut into files of this length (one crop per file and repeat)."""
 TRAIN_STREAM_REPEATS: Final = 20
