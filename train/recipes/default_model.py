@@ -60,8 +60,8 @@ HARD_NEGATIVES: Final = ("esc50_16k/sneezing=8",)
 (explosive expiration); ESC-50 has 40 sneezes, ~32 of them in training, among ~8,500 clips."""
 POSITIVE_PASSES: Final = 3
 """The positive stream mixes every validation cough in this many times (a new segment, SNR,
-background and noise-floor level each pass): recall from ~730 placements, not 243 (one
-model's recall at <= 1 false alarm/h moved from 0.66 to 0.52 between two one-pass draws)."""
+background and noise-floor level each pass): recall from ~730 placements, not 243 (two
+one-pass draws gave one model 0.58 and 0.52 recall at <= 1 false alarm/h)."""
 NEGATIVE_PASSES: Final = 6
 """The negative stream plays every validation non-cough clip this many times (new order, gains,
 gaps and noise-floor level each pass): ~9 h, so the <= 1 false alarm/h operating point rests on ~9
