@@ -149,17 +149,15 @@ def _model_share(result: BenchResult, model: BenchModel, clips: list[Path]) -> l
     import soundfile
 
     from monitor.cliargs import detection_settings
-    from monitor.detector import CoughDetector, Onset
     from monitor.modelfile import load_model
-    from monitor.scorer import Scorer
+    from train.stream_eval import run_detector, score_stream
+    from train.streams import Stream
 
     loaded = load_model(model.path)
     none = argparse.Namespace(threshold=None, threshold_off=None, onset_k=None, onset_n=None,
                               min_duration_ms=None, merge_gap_ms=None, refractory_ms=None, hop_ms=None)
-    settings, framing = detection_settings(none, loaded.info)
+    settings, framing = detection_settings(none, loaded.info)  # the model's defaults, as listen uses
     window, hop, rate = framing.window_samples, framing.hop_samples, framing.sample_rate
-    scorer = Scorer(loaded)
-    column = list(loaded.info.labels).index(loaded.info.event_labels[0])
     shares: list[float | None] = []
     for clip in clips:
         audio, clip_rate = soundfile.read(str(clip), dtype="float32")
@@ -168,15 +166,9 @@ def _model_share(result: BenchResult, model: BenchModel, clips: list[Path]) -> l
             lead = window + round(phase * hop / PHASES)  # a full window of quiet first, as live
             stream = np.concatenate([np.zeros(lead, np.float32), audio, np.zeros(window, np.float32)])
             stream += np.random.default_rng(phase).normal(0, 1e-4, len(stream)).astype(np.float32)
-            detector = CoughDetector(loaded.info.event_labels[0], settings, framing)
+            found = run_detector(score_stream(loaded, Stream(stream, rate), hop), settings)
             onset = lead + round(LEAD_S * rate)
-            confirmed = None
-            for start in range(0, len(stream) - window + 1, hop):
-                score = float(scorer.score(stream[None, start:start + window])[0, column])
-                if any(isinstance(r, Onset) for r in detector.update(score, start)):
-                    confirmed = (start + window - onset) / rate
-                    break
-            shares.append(confirmed)
+            shares.append((found[0].confirmed_sample - onset) / rate if found else None)
     got = [s for s in shares if s is not None]
     result.add("same clips offline (no audio path): onset -> confirming window end, median / p90",
                f"{median(got):.2f} / {percentile(got, 90):.2f} s ({len(got)}/{len(shares)} clip x phase)"
