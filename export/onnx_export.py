@@ -49,7 +49,7 @@ def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -
         event_labels=tuple(checkpoint.event_labels),
         name=str(checkpoint.extra.get("model_name", f"coughwatch-{config.preset}")),
         preset=config.preset,
-        run_hop_samples=run_hop_samples(config.spec),
+        run_hop_samples=run_hop_samples(config),
         extra=dict(extra or {}),
     )
 
@@ -90,7 +90,7 @@ def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
     shapes: dict[int, Any] = {0: batch}
     model: torch.nn.Module = scoring
     example = (torch.zeros(2, spec.window_samples),)
-    if run_hop := run_hop_samples(spec):  # [batch, window + k * run_hop] -> [batch * (k + 1), n]
+    if run_hop := run_hop_samples(checkpoint.config):  # [batch, window + k * run_hop] -> [batch * (k + 1), n]
         model = WindowRunModel(scoring).eval()
         extra_hops = torch.export.Dim("extra_hops", min=0, max=MAX_BATCH)
         shapes[1] = spec.window_samples + run_hop * extra_hops

@@ -142,7 +142,7 @@ def _compare(group: str, windows: list[Window], model: ScoringModel, shipped: or
 def _run_diff(model: ScoringModel, shipped: ort.InferenceSession, batch: np.ndarray) -> float:
     """max |onnx - torch| when the group's windows, end to end, go in as ONE run
     (models with ``run_hop_samples``); torch scores every hop-spaced window alone. 0 otherwise."""
-    hop = run_hop_samples(model.net.config.spec)
+    hop = run_hop_samples(model.net.config)
     if not hop:
         return 0.0
     audio = batch[:_RUN_WINDOWS].reshape(-1)

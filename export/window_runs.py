@@ -3,7 +3,10 @@
 With ``center=False`` framing a window's STFT frames are exactly the frames of
 the audio it was cut from, so when consecutive windows start ``run_hop``
 samples apart (a whole number of STFT hops) their frames can be computed once
-and sliced. :class:`WindowRunModel` is what ``export`` traces for such specs:
+and sliced. A ``stream_cnn`` body goes further: its convolutional trunk also
+runs once over the run's frames, and each window only pools its own positions
+(:class:`train.models.StreamBody`). :class:`WindowRunModel` is what ``export``
+traces for such models:
 
 * input ``waveform`` float32 ``[batch, window_samples + k * run_hop]`` (``k >= 0``,
   dynamic), mono at ``spec.sample_rate``;
@@ -22,19 +25,26 @@ from torch import nn
 
 from export.errors import ExportError
 from export.frontend import MatmulLogMel
-from monitor.modelfile import DEFAULT_HOP_FRACTION
-from train.features import FeatureSpec
-from train.models import ScoringModel
+from train.models import (
+    STREAM_STRIDE_FRAMES,
+    ModelConfig,
+    ScoringModel,
+    StreamBody,
+    stream_positions,
+)
 
 
-def run_hop_samples(spec: FeatureSpec) -> int:
-    """Hop in samples between the windows of a run, or 0 when ``spec`` cannot share frames.
+def run_hop_samples(config: ModelConfig) -> int:
+    """Hop in samples between the windows of a run, or 0 when ``config`` cannot share frames.
 
-    The largest whole number of STFT hops not above a quarter window (the monitor's
-    usual hop; it becomes the model's default hop). Sharing needs ``center=False``
-    and a window that is a whole number of STFT hops.
+    The largest whole number of STFT hops (for ``stream_cnn``: of
+    :data:`~train.models.STREAM_STRIDE_FRAMES` STFT hops) not above
+    ``config.hop_fraction`` of a window; it becomes the model's default hop. Sharing
+    needs ``center=False`` and a window that is a whole number of STFT hops.
     """
-    hop = int(spec.window_samples * DEFAULT_HOP_FRACTION) // spec.hop_length * spec.hop_length
+    spec = config.spec
+    step = spec.hop_length * (STREAM_STRIDE_FRAMES if config.architecture == "stream_cnn" else 1)
+    hop = int(spec.window_samples * config.hop_fraction) // step * step
     if spec.center or spec.window_samples % spec.hop_length or hop == 0:
         return 0
     return hop
@@ -51,7 +61,7 @@ class WindowRunModel(nn.Module):
     def __init__(self, scoring: ScoringModel) -> None:
         super().__init__()
         spec = scoring.net.config.spec
-        hop = run_hop_samples(spec)
+        hop = run_hop_samples(scoring.net.config)
         if not hop:
             raise ExportError("this feature spec cannot score runs of windows (needs center=False "
                               "and window and hop multiples of hop_length)")
@@ -64,6 +74,24 @@ class WindowRunModel(nn.Module):
         self.hop_frames = hop // spec.hop_length
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.net.body, StreamBody):
+            logits = self._stream_logits(waveform)
+        else:
+            logits = self._window_logits(waveform)
+        return torch.softmax(logits, dim=-1) if self.softmax else torch.sigmoid(logits)
+
+    def _stream_logits(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Frames and trunk once over the run; each window pools its own positions."""
+        body = self.net.body
+        maps = body.trunk(self.net.frontend(waveform))  # [B, C, positions of the run]
+        width = stream_positions(self.window_frames)
+        windows = maps.unfold(2, width, self.hop_frames // STREAM_STRIDE_FRAMES)  # [B, C, W, width]
+        batch, channels, n_windows = windows.shape[0], windows.shape[1], windows.shape[2]
+        rows = windows.permute(0, 2, 1, 3).reshape(batch * n_windows, channels, width)
+        return body.head(rows)
+
+    def _window_logits(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Frames once over the run; the body once per window."""
         mel = self.net.frontend(waveform)[:, 0]  # [B, n_mels, F]: each frame once
         batch, n_mels = mel.shape[0], mel.shape[1]
         n_windows = (mel.shape[2] - self.window_frames) // self.hop_frames + 1
@@ -71,5 +99,4 @@ class WindowRunModel(nn.Module):
         index = starts[:, None] + torch.arange(self.window_frames, device=mel.device)[None, :]
         windows = mel[:, :, index]  # [B, n_mels, n_windows, window_frames]
         features = windows.permute(0, 2, 1, 3).reshape(batch * n_windows, 1, n_mels, self.window_frames)
-        logits = self.net.body(self.net.norm(features))
-        return torch.softmax(logits, dim=-1) if self.softmax else torch.sigmoid(logits)
+        return self.net.body(self.net.norm(features))

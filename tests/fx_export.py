@@ -28,14 +28,15 @@ FAKE_MANIFEST_SHA = "5e" * 32
 
 
 def make_checkpoint(preset: str = "default", task: str = "binary", seed: int = 0,
-                    extra: dict[str, Any] | None = None) -> Checkpoint:
+                    extra: dict[str, Any] | None = None,
+                    spec_overrides: dict[str, Any] | None = None) -> Checkpoint:
     """A checkpoint with random (seeded) weights and typical provenance."""
     import torch
 
     from train.models import Checkpoint, build_model, preset_config
 
     labels, events = LABELS[task]
-    config = preset_config(preset, task, len(labels))
+    config = preset_config(preset, task, len(labels), **(spec_overrides or {}))
     torch.manual_seed(seed)
     net = build_model(config)
     with torch.no_grad():  # non-trivial BN statistics, so eval mode differs from train mode

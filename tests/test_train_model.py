@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torchaudio
 
 from train.features import FeatureSpec, LogMel
-from train.models import PRESETS, ScoringModel, build_model, preset_config
+from train.models import (
+    PRESETS,
+    ModelConfig,
+    ScoringModel,
+    build_model,
+    preset_config,
+    stream_positions,
+)
 from train.summary import layer_rows, summary_text
 
 pytestmark = pytest.mark.train
@@ -72,3 +81,24 @@ def test_uncentred_frames_of_a_window_are_the_frames_of_its_recording():
     assert later.shape == (1, 1, spec.n_mels, 39)
     torch.testing.assert_close(later, whole[..., 10:49])
 
+
+
+def test_fast_preset_trunk_is_valid_in_time_and_level_invariant():
+    config = preset_config("fast", "binary", 1)
+    assert config.spec.n_frames == 62 and stream_positions(62) == 4 and stream_positions(62 + 8) == 5
+    net = build_model(config).eval()
+    mel = torch.randn(2, 1, config.spec.n_mels, 62 + 8 * 3)
+    maps = net.body.trunk(mel)
+    assert maps.shape == (2, config.channels[-1], 4 + 3)
+    torch.testing.assert_close(net.body.trunk(mel[..., 16:16 + 62]), maps[..., 2:6])  # a window's positions
+    torch.testing.assert_close(net.body.trunk(mel + 7.0), maps, atol=1e-5, rtol=1e-5)  # a gain change
+
+
+def test_stream_cnn_refuses_features_it_cannot_share():
+    config = preset_config("fast", "binary", 1)
+    for spec in (replace(config.spec, center=True), replace(config.spec, normalize="window_mean"),
+                 replace(config.spec, window_samples=4000)):
+        with pytest.raises(ValueError, match="stream_cnn"):
+            replace(config, spec=spec)
+    with pytest.raises(ValueError, match="hop_fraction"):
+        ModelConfig("x", "bn_cnn", config.spec, (8,), hop_fraction=0.0)
