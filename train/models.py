@@ -1,4 +1,4 @@
-"""Networks: the tutorial's seed CNN and the stronger default, behind one config.
+"""Networks: the tutorial's seed CNN, the stronger default and the shareable ``fast`` one, behind one config.
 
 Every model is ``LogMel`` + a body and maps waveforms ``[batch, window_samples]``
 (float32, mono, at ``spec.sample_rate``) to logits ``[batch, n_outputs]``.
@@ -49,9 +49,10 @@ class ModelConfig:
     """1 for binary/regression (sigmoid), number of classes for multiclass (softmax)."""
     dropout: float = 0.2
     hop_fraction: float = 0.25
-    """Hop between the windows the monitor scores, as a fraction of the window (the
-    exported model's ``run_hop_samples`` rounds it down to whole frames, or for
-    ``stream_cnn`` to whole multiples of :data:`STREAM_STRIDE_FRAMES` frames)."""
+    """Hop between the windows the monitor scores, as a fraction of the window, for models
+    that score runs (``export.window_runs.run_hop_samples`` rounds it down to whole frames,
+    for ``stream_cnn`` to whole multiples of :data:`STREAM_STRIDE_FRAMES` frames, and
+    writes it into the model file); other models are scored every quarter window."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
