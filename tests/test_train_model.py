@@ -82,7 +82,6 @@ def test_uncentred_frames_of_a_window_are_the_frames_of_its_recording():
     torch.testing.assert_close(later, whole[..., 10:49])
 
 
-
 def test_fast_preset_trunk_is_valid_in_time_and_level_invariant():
     config = preset_config("fast", "binary", 1)
     assert config.spec.n_frames == 62 and stream_positions(62) == 4 and stream_positions(62 + 8) == 5

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=list(PRESETS), default="default",
                    help="seed = the tutorial exactly, seed-log = it with log-mel, default = BN CNN (default), "
                    "fast = a CNN whose frames and convolutions are shared by overlapping windows "
-                   "(replay ~3.7x faster, 0.125 s hop, fewer coughs found)")
+                   "(replay ~2x faster, 0.125 s hop, fewer coughs found)")
     p.add_argument("--epochs", metavar="N", type=int, default=30, help="maximum epochs (default 30)")
     p.add_argument("--batch-size", metavar="N", type=int, default=32, help="windows per batch (default 32)")
     p.add_argument("--lr", metavar="LR", type=float, default=1e-3, help="AdamW learning rate, cosine-annealed (default 1e-3)")
