@@ -92,6 +92,25 @@ def test_one_burst_is_isolated_over_a_background_at_the_local_snr():
     assert lengths == {True, False}  # either burst may be picked
 
 
+def test_a_cough_window_is_cut_to_a_burst_never_to_a_quiet_breath():
+    """A segment 20 dB under the window's peak (an in-breath) is isolated from non-cough
+    windows but never labelled cough on its own."""
+    window = np.zeros(RATE, np.float32)
+    window[1000:3400] = 0.5 * np.sin(np.arange(2400) / 2)  # 150 ms cough burst
+    window[9000:13800] = 0.05 * np.sin(np.arange(4800) / 3)  # 300 ms, 20 dB quieter
+    settings = AugmentSettings(segment_probability=1.0, negative_segment_probability=1.0,
+                               mix_probability=0.0, telephone_probability=0, gain_db=(0, 0),
+                               noise_floor_dbfs=(-120, -120), snr_db=(40, 40))
+    aug = Augmenter(settings, RATE, [np.full(RATE * 2, 1e-4, np.float32)])
+
+    def isolated_length(is_event: bool, seed: int) -> int:
+        edges = np.flatnonzero(np.abs(aug(window, is_event, np.random.default_rng(seed))) > 0.01)
+        return int(edges[-1] - edges[0] + 1)
+
+    assert all(isolated_length(True, seed) <= 2400 for seed in range(12))
+    assert any(isolated_length(False, seed) > 4000 for seed in range(12))
+
+
 def test_negative_windows_are_isolated_only_at_their_own_rate():
     window = np.zeros(RATE, np.float32)
     window[1000:3400] = 0.5

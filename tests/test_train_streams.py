@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.streams import Stream, concat_streams, negative_stream, positive_stream, rms_db
+from train.streams import (
+    BURST_DB,
+    Stream,
+    concat_streams,
+    cough_segments,
+    negative_stream,
+    positive_stream,
+    rms_db,
+)
 from train.synth import cough_burst, speech_like
 
 RATE_HZ = 16000
@@ -43,3 +51,27 @@ def test_concat_of_negative_streams_has_no_truth() -> None:
     one = Stream(np.ones(10, np.float32), RATE_HZ)
     both = concat_streams([one, one])
     assert len(both.audio) == 20 and both.truth == [] and both.truth_source == []
+
+
+def _burst_and_breath() -> np.ndarray:
+    """2 s: a 200 ms burst at 0.5 and, 1 s later, a 300 ms "in-breath" 20 dB quieter."""
+    rng = np.random.default_rng(7)
+    audio = (1e-4 * rng.standard_normal(2 * RATE_HZ)).astype(np.float32)
+    audio[1600:4800] += 0.5 * rng.standard_normal(3200).astype(np.float32)
+    audio[20800:25600] += 0.05 * rng.standard_normal(4800).astype(np.float32)
+    return audio
+
+
+def test_bursts_leave_out_segments_far_below_the_peak() -> None:
+    audio = _burst_and_breath()
+    assert [round(s / 160) for s, _ in cough_segments(audio, RATE_HZ)] == [10, 130]
+    assert [(round(s / 160), round(e / 160)) for s, e in cough_segments(audio, RATE_HZ, BURST_DB)] == [(10, 30)]
+
+
+def test_positive_stream_inserts_the_burst_not_the_breath() -> None:
+    rng = np.random.default_rng(1)
+    background = Stream(np.zeros(60 * RATE_HZ, np.float32), RATE_HZ)
+    clip = _burst_and_breath()
+    stream = positive_stream(["c"] * 5, ["synth"] * 5, background, lambda _: clip, rng, spacing_s=(3.0, 4.0))
+    assert len(stream.truth) == 5
+    assert {e - s for s, e in stream.truth} == {3200}  # the 200 ms burst each time

@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from train.streams import cough_segments, rms_db
+from train.streams import BURST_DB, cough_segments, rms_db
 
 TELEPHONE_BAND_HZ: Final = (300.0, 3400.0)
 
@@ -78,7 +78,7 @@ class Augmenter:
         out = window.astype(np.float32, copy=True)
         burst = None
         if rng.random() < (s.segment_probability if is_event else s.negative_segment_probability):
-            burst = self._one_burst(out, rng)
+            burst = self._one_burst(out, rng, BURST_DB if is_event else None)
         if burst is not None:
             out = burst
         elif rng.random() < (s.mix_probability if is_event else s.negative_mix_probability):
@@ -89,10 +89,14 @@ class Augmenter:
         out += coloured_noise(len(out), rng.uniform(*s.noise_floor_dbfs), rng)
         return np.clip(out, -1.0, 1.0)
 
-    def _one_burst(self, window: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    def _one_burst(
+        self, window: np.ndarray, rng: np.random.Generator, burst_db: float | None
+    ) -> np.ndarray | None:
         """One energetic segment of ``window`` at a random offset over a background whose
-        RMS over the segment's span sits ``snr_db`` below the segment's; None if no segment."""
-        segments = cough_segments(window, self.sample_rate)
+        RMS over the segment's span sits ``snr_db`` below the segment's; None if no segment.
+        ``burst_db``: only segments that loud relative to the window's peak (a cough window's
+        bursts: an in-breath between coughs is no cough)."""
+        segments = cough_segments(window, self.sample_rate, burst_db)
         if not segments:
             return None
         start, end = segments[int(rng.integers(len(segments)))]
