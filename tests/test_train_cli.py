@@ -159,6 +159,8 @@ def test_missing_manifest_and_bad_flags(tmp_path, capsys):
     assert "nope.csv: cannot read manifest" in _one_error_line(capsys, rc)
     rc = main(["--manifest", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "r"), "--epochs", "0"])
     assert "--epochs must be at least 1" in _one_error_line(capsys, rc)
+    rc = main(["--manifest", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "r"), "--ema-decay", "1"])
+    assert "--ema-decay must be in [0, 1)" in _one_error_line(capsys, rc)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")

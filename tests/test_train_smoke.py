@@ -51,3 +51,18 @@ def test_same_seed_same_run_whatever_the_worker_count(small_set, tmp_path):
     for key, tensor in a.checkpoint.state_dict.items():
         torch.testing.assert_close(tensor, b.checkpoint.state_dict[key], rtol=0, atol=0)
     assert [c.rel_path for c in a.val_clips] == [c.rel_path for c in b.val_clips]
+
+
+@pytest.mark.slow
+def test_a_weight_average_is_kept_without_changing_the_optimisation(small_set, tmp_path):
+    def once(name, ema_decay):
+        settings = TrainSettings(out_dir=tmp_path / name, epochs=1, batch_size=8, seed=3, device="cpu",
+                                 val_fraction=0.3, ema_decay=ema_decay)
+        return train(settings, load_manifest(small_set))
+
+    raw, averaged, instant = once("raw", 0.0), once("ema", 0.9), once("instant", 1e-12)
+    assert raw.fit.history[0].train_loss == averaged.fit.history[0].train_loss  # same steps taken
+    weights = [k for k in raw.checkpoint.state_dict if k.endswith("weight")]
+    assert any(not torch.equal(raw.checkpoint.state_dict[k], averaged.checkpoint.state_dict[k]) for k in weights)
+    for key, tensor in raw.checkpoint.state_dict.items():  # decay ~0: the average is the last step
+        torch.testing.assert_close(instant.checkpoint.state_dict[key].float(), tensor.float(), rtol=1e-5, atol=1e-6)

@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", metavar="N", type=int, default=30, help="maximum epochs (default 30)")
     p.add_argument("--batch-size", metavar="N", type=int, default=32, help="windows per batch (default 32)")
     p.add_argument("--lr", metavar="LR", type=float, default=1e-3, help="AdamW learning rate, cosine-annealed (default 1e-3)")
+    p.add_argument("--ema-decay", metavar="D", type=float, default=0.0,
+                   help="keep and validate a moving average of the weights, decay D per step (e.g. 0.998; default 0 = off)")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of split, weights, shuffling, augmentation (default 0)")
     p.add_argument("--patience", metavar="N", type=int, default=8, help="early stopping: epochs without improvement (default 8)")
     p.add_argument("--val-fraction", metavar="F", type=float, default=0.2, help="share held out for validation (default 0.2)")
@@ -94,7 +96,7 @@ def settings_from_args(args: argparse.Namespace, argv: list[str]) -> TrainSettin
                   "manifest_sha256": file_sha256(args.manifest) if args.manifest and args.manifest.is_file() else None}
     return TrainSettings(
         out_dir=args.out, task=task, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, seed=args.seed, patience=args.patience, device=args.device, workers=args.workers,
+        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, device=args.device, workers=args.workers,
         decode_threads=min(8, os.cpu_count() or 1), val_fraction=args.val_fraction, augment=args.augment,
         crop=args.crop, regression_loss=args.regression_loss, skip_bad=args.skip_bad,
         cache_dir=args.cache_dir or default_cache_dir(), provenance=provenance,

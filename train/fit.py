@@ -16,6 +16,7 @@ from typing import Any, Final
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -46,6 +47,9 @@ class FitSettings:
     seed: int
     regression_loss: str = "bce"
     """'bce' (soft targets on the logit) or 'mse' (on the sigmoid, the tutorial)."""
+    ema_decay: float = 0.0
+    """Validate and keep an exponential moving average of the weights (batch-norm statistics
+    included), updated after every step with this decay; 0 = the raw weights."""
 
 
 @dataclass
@@ -119,8 +123,10 @@ def validate(
 
 
 def train_epoch(net: CoughNet, loader: DataLoader, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
-                scaler: torch.amp.GradScaler, amp: bool, desc: str) -> float:
-    """One pass over ``loader``; returns the mean training loss."""
+                scaler: torch.amp.GradScaler, amp: bool, desc: str,
+                after_step: Callable[[], None] | None = None) -> float:
+    """One pass over ``loader``, ``after_step`` called after each optimizer step; returns the
+    mean training loss."""
     net.train()
     device = next(net.parameters()).device
     total, count = 0.0, 0
@@ -133,6 +139,8 @@ def train_epoch(net: CoughNet, loader: DataLoader, loss_fn: LossFn, optimizer: t
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if after_step is not None:
+            after_step()
         total += float(loss.detach()) * len(waveform)
         count += len(waveform)
         bar.set_postfix(loss=f"{total / count:.4f}")
@@ -163,6 +171,13 @@ class _Run:
         self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=settings.epochs)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.loader = make_loader(dataset, settings)
+        self.ema = (AveragedModel(self.net, multi_avg_fn=get_ema_multi_avg_fn(settings.ema_decay), use_buffers=True)
+                    if settings.ema_decay > 0 else None)
+
+    @property
+    def judged(self) -> nn.Module:
+        """The network that is validated and kept: the weight average when there is one."""
+        return self.net if self.ema is None else self.ema.module
 
     def epoch(self, epoch: int) -> tuple[EpochRecord, np.ndarray]:
         """Train one epoch, validate; (history row, validation probabilities)."""
@@ -170,21 +185,22 @@ class _Run:
         self.dataset.set_epoch(epoch)
         lr = self.optimizer.param_groups[0]["lr"]
         train_loss = train_epoch(self.net, self.loader, self.loss_fn, self.optimizer, self.scaler, self.amp,
-                                 f"epoch {epoch}/{self.settings.epochs}")
+                                 f"epoch {epoch}/{self.settings.epochs}",
+                                 None if self.ema is None else lambda: self.ema.update_parameters(self.net))
         self.schedule.step()
         val_loss, probs, metrics = self.validate()
         return EpochRecord(epoch, train_loss, val_loss, metrics, time.perf_counter() - started, lr), probs
 
     def validate(self) -> tuple[float, np.ndarray, dict[str, Any]]:
         """(loss, probabilities, metrics) of the current weights on the validation windows."""
-        val_loss, probs = validate(self.net, self.val_windows, self.val_targets, self.loss_fn,
+        val_loss, probs = validate(self.judged, self.val_windows, self.val_targets, self.loss_fn,
                                    self.scheme.task, self.amp)
         targets = self.val_targets.numpy().reshape(len(self.val_targets), -1)[:, 0]
         return val_loss, probs, task_metrics(self.scheme, targets, probs)
 
     def weights(self) -> dict[str, torch.Tensor]:
         """A CPU copy of the current weights."""
-        return {k: v.detach().cpu().clone() for k, v in self.net.state_dict().items()}
+        return {k: v.detach().cpu().clone() for k, v in self.judged.state_dict().items()}
 
 
 def fit(

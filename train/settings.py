@@ -48,6 +48,9 @@ class TrainSettings:
     lr: float = 1e-3
     """AdamW learning rate (cosine-annealed over ``epochs``)."""
     weight_decay: float = 1e-4
+    ema_decay: float = 0.0
+    """Keep (and validate) an exponential moving average of the weights with this decay per
+    step; 0 = off."""
     seed: int = 0
     """Seeds the split, the weights, shuffling, crops and augmentation."""
     patience: int = 8
@@ -87,6 +90,7 @@ class TrainSettings:
             _check(getattr(self, name) >= 1, f"--{name.replace('_', '-')} must be at least 1")
         _check(self.workers >= 0, "--workers must be 0 or more")
         _check(self.lr > 0 and self.weight_decay >= 0, "--lr must be > 0 and weight decay >= 0")
+        _check(0.0 <= self.ema_decay < 1.0, "--ema-decay must be in [0, 1)")
         _check(0.0 < self.val_fraction < 1.0, "--val-fraction must be between 0 and 1")
 
     @property

@@ -68,6 +68,9 @@ gaps and noise-floor level each pass): ~9 h, so the <= 1 false alarm/h operating
 false alarms, not ~3 (a threshold chosen on 2 passes gave 1-2 false alarms/h on 6)."""
 TRAIN_STREAM_FILE_S: Final = 60.0
 """Training negative streams are cut into files of this length (one crop per file and repeat)."""
+EMA_DECAY: Final = 0.998
+"""``default`` (and ``fast``) keep an exponential moving average of their weights, decay per
+step: ~500 steps, about two of the ~270 steps per epoch (see ``train.fit.FitSettings``)."""
 TRAIN_STREAM_REPEATS: Final = 20
 """Each training-stream file is listed this many times per epoch (a fresh energy crop each time)."""
 
@@ -99,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hard-negative", action="append", default=None, metavar="DATASET/CATEGORY=N",
                         help="list the non-cough clips of a category N times per epoch (repeatable; "
                         f"default: {' '.join(HARD_NEGATIVES)})")
+    parser.add_argument("--ema-decay", type=float, default=EMA_DECAY,
+                        help="weight-average decay per step for default (and fast); 0 = off")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -153,6 +158,7 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
+        ema_decay=0.0 if tutorial else args.ema_decay,
         augment_settings=augment,
         provenance={"recipe": "train.recipes.default_model",
                     "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
