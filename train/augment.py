@@ -24,7 +24,7 @@ from typing import Final
 
 import numpy as np
 
-from train.streams import BURST_DB, cough_segments, rms_db
+from train.streams import cough_segments, rms_db
 
 TELEPHONE_BAND_HZ: Final = (300.0, 3400.0)
 
@@ -50,6 +50,10 @@ class AugmentSettings:
     over the burst's span): single short coughs then appear alone, as they do in streams."""
     negative_segment_probability: float = 0.0
     """The same for non-cough windows (one word, knock or breath alone)."""
+    burst_db: float | None = None
+    """Cut cough windows only to segments whose loudest 10 ms is within this many dB of the
+    window's peak (:data:`train.streams.BURST_DB` = 10 is what the evaluation streams insert);
+    None = any segment, in-breaths between coughs included."""
 
     def __post_init__(self) -> None:
         for name in ("mix_probability", "negative_mix_probability", "telephone_probability",
@@ -60,6 +64,8 @@ class AugmentSettings:
             low, high = getattr(self, name)
             if low > high:
                 raise ValueError(f"{name}: low {low} > high {high}")
+        if self.burst_db is not None and not self.burst_db > 0:
+            raise ValueError("burst_db must be > 0")
 
 
 class Augmenter:
@@ -78,7 +84,7 @@ class Augmenter:
         out = window.astype(np.float32, copy=True)
         burst = None
         if rng.random() < (s.segment_probability if is_event else s.negative_segment_probability):
-            burst = self._one_burst(out, rng, BURST_DB if is_event else None)
+            burst = self._one_burst(out, rng, s.burst_db if is_event else None)
         if burst is not None:
             out = burst
         elif rng.random() < (s.mix_probability if is_event else s.negative_mix_probability):

@@ -68,9 +68,6 @@ gaps and noise-floor level each pass): ~9 h, so the <= 1 false alarm/h operating
 false alarms, not ~3 (a threshold chosen on 2 passes gave 1-2 false alarms/h on 6)."""
 TRAIN_STREAM_FILE_S: Final = 60.0
 """Training negative streams are cut into files of this length (one crop per file and repeat)."""
-EMA_DECAY: Final = 0.998
-"""``default`` (and ``fast``) keep an exponential moving average of their weights, decay per
-step: ~500 steps, about two of the ~270 steps per epoch (see ``train.fit.FitSettings``)."""
 TRAIN_STREAM_REPEATS: Final = 20
 """Each training-stream file is listed this many times per epoch (a fresh energy crop each time)."""
 
@@ -102,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hard-negative", action="append", default=None, metavar="DATASET/CATEGORY=N",
                         help="list the non-cough clips of a category N times per epoch (repeatable; "
                         f"default: {' '.join(HARD_NEGATIVES)})")
-    parser.add_argument("--ema-decay", type=float, default=EMA_DECAY,
-                        help="weight-average decay per step for default (and fast); 0 = off")
+    parser.add_argument("--ema-decay", type=float, default=0.0,
+                        help="weight-average decay per step for default (and fast); 0 = off (0.998, "
+                        "~2 epochs, was tried: no better on the streams)")
+    parser.add_argument("--burst-db", type=float, default=None,
+                        help="cut training cough windows only to segments within this many dB of "
+                        "their peak (the streams use train.streams.BURST_DB = 10; tried: no better); "
+                        "default: any segment")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -154,7 +156,8 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
         + stream_clips * TRAIN_STREAM_REPEATS)
     augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db),
                               segment_probability=args.segment_probability,
-                              negative_segment_probability=args.negative_segment_probability)
+                              negative_segment_probability=args.negative_segment_probability,
+                              burst_db=args.burst_db)
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
