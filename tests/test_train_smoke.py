@@ -39,14 +39,16 @@ def test_smoke_train_learns_held_out_synthetic_audio(synth_set, tmp_path):
     assert 0.0 < result.checkpoint.threshold < 1.0
 
 
+def _one_epoch(manifest, out_dir, **overrides):
+    """One seeded CPU epoch on ``manifest`` with ``overrides`` of the settings."""
+    settings = TrainSettings(out_dir=out_dir, epochs=1, batch_size=8, seed=3, device="cpu", val_fraction=0.3,
+                             **overrides)
+    return train(settings, load_manifest(manifest))
+
+
 @pytest.mark.slow
 def test_same_seed_same_run_whatever_the_worker_count(small_set, tmp_path):
-    def once(name, workers):
-        settings = TrainSettings(out_dir=tmp_path / name, epochs=1, batch_size=8, seed=3, device="cpu",
-                                 val_fraction=0.3, workers=workers)
-        return train(settings, load_manifest(small_set))
-
-    a, b = once("a", 0), once("b", 2)
+    a, b = _one_epoch(small_set, tmp_path / "a", workers=0), _one_epoch(small_set, tmp_path / "b", workers=2)
     assert a.fit.history[0].train_loss == b.fit.history[0].train_loss
     for key, tensor in a.checkpoint.state_dict.items():
         torch.testing.assert_close(tensor, b.checkpoint.state_dict[key], rtol=0, atol=0)
@@ -55,12 +57,8 @@ def test_same_seed_same_run_whatever_the_worker_count(small_set, tmp_path):
 
 @pytest.mark.slow
 def test_a_weight_average_is_kept_without_changing_the_optimisation(small_set, tmp_path):
-    def once(name, ema_decay):
-        settings = TrainSettings(out_dir=tmp_path / name, epochs=1, batch_size=8, seed=3, device="cpu",
-                                 val_fraction=0.3, ema_decay=ema_decay)
-        return train(settings, load_manifest(small_set))
-
-    raw, averaged, instant = once("raw", 0.0), once("ema", 0.9), once("instant", 1e-12)
+    raw, averaged, instant = (_one_epoch(small_set, tmp_path / name, ema_decay=decay)
+                              for name, decay in (("raw", 0.0), ("ema", 0.9), ("instant", 1e-12)))
     assert raw.fit.history[0].train_loss == averaged.fit.history[0].train_loss  # same steps taken
     weights = [k for k in raw.checkpoint.state_dict if k.endswith("weight")]
     assert any(not torch.equal(raw.checkpoint.state_dict[k], averaged.checkpoint.state_dict[k]) for k in weights)
