@@ -96,7 +96,8 @@ def settings_from_args(args: argparse.Namespace, argv: list[str]) -> TrainSettin
                   "manifest_sha256": file_sha256(args.manifest) if args.manifest and args.manifest.is_file() else None}
     return TrainSettings(
         out_dir=args.out, task=task, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, device=args.device, workers=args.workers,
+        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, device=args.device,
+        workers=args.workers,
         decode_threads=min(8, os.cpu_count() or 1), val_fraction=args.val_fraction, augment=args.augment,
         crop=args.crop, regression_loss=args.regression_loss, skip_bad=args.skip_bad,
         cache_dir=args.cache_dir or default_cache_dir(), provenance=provenance,
