@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="chance a training cough window is mixed into a background")
     parser.add_argument("--snr-db", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LOW", "HIGH"),
                         help="cough-to-background power ratio range over the window, dB")
-    parser.add_argument("--segment-probability", type=float, default=0.5,
+    parser.add_argument("--segment-probability", type=float, default=0.8,
                         help="chance a training cough window is cut to one cough burst over a background")
     parser.add_argument("--negative-segment-probability", type=float, default=0.2,
                         help="the same for non-cough windows (one word or knock alone)")
