@@ -179,10 +179,10 @@ def test_ctrl_c_saves_the_best_epoch_and_exits_cleanly(small_set, tmp_path):
     exe = shutil.which("cough-train", path=str(Path(sys.executable).parent))
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
     run = tmp_path / "run"
-    proc = subprocess.Popen([exe, "--manifest", str(small_set), "--out", str(run), "--epochs", "500",
-                             "--patience", "500"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([exe, "--manifest", str(small_set), "--out", str(run), "--epochs", "100000",
+                             "--patience", "100000"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    history = run / "history.csv"
+    history = run / "history.csv"  # so many epochs that the run can't finish before the SIGINT
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and (not history.exists() or len(history.read_text().splitlines()) < 2):
         time.sleep(0.2)
