@@ -6,7 +6,8 @@ read at the start and end of the window; its memory from ``/proc/PID/status``
 at the end. Each cough's onset time is the moment ``paplay`` was started plus
 the cough's offset in the file; latency is the arrival of the ``…/state`` ON
 and of the ``…/event`` message at a ``mosquitto_sub`` read by this process, so
-it includes paplay start-up, PulseAudio buffering and the 100 ms audio blocks.
+it includes paplay start-up, PulseAudio buffering and the audio blocks (``listen``'s
+default ``block_ms``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench.live_rig import LiveRig, monitor_install, monitor_python
 from bench.measure import cpu_seconds, median, memory_kib, percentile, run_worker
 from bench.models import BenchModel
 from bench.report import BenchResult
+from monitor.config import AudioSettings
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,8 @@ def run(ctx: Context) -> BenchResult:
                             "CNN, which costs the same as a trained one but detects nothing.")
     result.notes.append(f"{window_s:g} s window, a cough every {COUGH_PERIOD_S:g} s; latency "
                         "counts from paplay's launch + the cough's offset in the file, so it includes "
-                        "paplay start-up and PulseAudio buffering; 100 ms audio blocks, hop 0.25 s; "
+                        "paplay start-up and PulseAudio buffering; "
+                        f"{AudioSettings().block_ms} ms audio blocks, hop 0.25 s; "
                         f"monitor process from {monitor_install()}.")
     return result
 

@@ -72,7 +72,7 @@ def _add_audio_arguments(parser: argparse.ArgumentParser) -> None:
         help="input device name (a unique part is enough) or index from `cough-monitor devices` "
         "(default: the system default input)")
     add("--block-ms", type=cliargs.positive_int, metavar="MS",
-        help="audio per callback in ms (default: 100)")
+        help="audio per callback in ms (default: 50)")
     add("--stall-timeout-s", type=cliargs.positive_float, metavar="S",
         help="no audio for this long = stalled: reopen the device, stop feeding the systemd "
         "watchdog (default: 5)")  # fmt: skip

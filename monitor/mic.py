@@ -40,9 +40,9 @@ class MicSettings:
     """Rate the model wants (Hz); blocks are delivered at this rate."""
     device: str | int | None = None
     """Input device name (substring) or index; None = the system default input."""
-    block_ms: int = 100
+    block_ms: int = 50
     """Audio per PortAudio callback, in milliseconds."""
-    queue_blocks: int = 50
+    queue_blocks: int = 100
     """Bounded queue length between callback and worker; a full queue drops blocks."""
     stall_timeout_s: float = 5.0
     """No block for this long = stalled: close and reopen."""
