@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from monitor.config import AudioSettings
 from monitor.errors import AudioInputError
 from monitor.mic_devices import InputDevice, reinitialize, sounddevice_module
 from monitor.mic_stream import close_stream, open_input_stream
@@ -32,6 +33,10 @@ _WAKE: Final = "wake"
 """Queue sentinel: :meth:`Microphone.wake` asked the reader to return now."""
 
 
+_AUDIO_DEFAULTS: Final = AudioSettings()
+"""``listen``'s validated ``[audio]`` settings: their defaults are this module's too."""
+
+
 @dataclass(frozen=True)
 class MicSettings:
     """How to open and supervise the microphone."""
@@ -40,15 +45,15 @@ class MicSettings:
     """Rate the model wants (Hz); blocks are delivered at this rate."""
     device: str | int | None = None
     """Input device name (substring) or index; None = the system default input."""
-    block_ms: int = 50
+    block_ms: int = _AUDIO_DEFAULTS.block_ms
     """Audio per PortAudio callback, in milliseconds."""
-    queue_blocks: int = 100
+    queue_blocks: int = _AUDIO_DEFAULTS.queue_blocks
     """Bounded queue length between callback and worker; a full queue drops blocks."""
-    stall_timeout_s: float = 5.0
+    stall_timeout_s: float = _AUDIO_DEFAULTS.stall_timeout_s
     """No block for this long = stalled: close and reopen."""
     backoff_initial_s: float = 0.5
     """First delay before reopening; doubles per failure up to ``backoff_max_s``."""
-    backoff_max_s: float = 10.0
+    backoff_max_s: float = _AUDIO_DEFAULTS.reopen_backoff_max_s
 
 
 @dataclass(frozen=True)
