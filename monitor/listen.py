@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from monitor import cliargs
+from monitor.config import AudioSettings
 from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
 from monitor.daemon import Daemon
 from monitor.errors import EXIT_FAILURE, ConfigError, report_error
@@ -68,14 +69,15 @@ def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argpar
 def _add_audio_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("audio input")
     add = group.add_argument
+    defaults = AudioSettings()
     add("--input-device", metavar="NAME|INDEX",
         help="input device name (a unique part is enough) or index from `cough-monitor devices` "
         "(default: the system default input)")
     add("--block-ms", type=cliargs.positive_int, metavar="MS",
-        help="audio per callback in ms (default: 50)")
+        help=f"audio per callback in ms (default: {defaults.block_ms})")
     add("--stall-timeout-s", type=cliargs.positive_float, metavar="S",
         help="no audio for this long = stalled: reopen the device, stop feeding the systemd "
-        "watchdog (default: 5)")  # fmt: skip
+        f"watchdog (default: {defaults.stall_timeout_s:g})")  # fmt: skip
 
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
