@@ -1,9 +1,11 @@
 """Benchmark ``replay``: audio seconds per wall second through ``cough-monitor replay``, on one core.
 
-Per model (default, seed): a breakdown of where the time goes, the fast path
-timed over repeats, the ``--realtime`` path (pacer not sleeping) checked for
-identical events, and - for models that score runs of windows - runs (each
-log-mel frame once) against one window per input row, same pipeline and hop.
+Per model (default, seed): a breakdown of where the time goes, the arithmetic
+ceiling (:mod:`bench.ceiling`: the core's GEMM rate over the model's multiply-adds
+per audio second), the fast path timed over repeats, the ``--realtime`` path (pacer
+not sleeping) checked for identical events, and - for models that score runs of
+windows - runs (each log-mel frame once) against one window per input row, same
+pipeline and hop.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ def run(ctx: Context) -> BenchResult:
     repeats = int(ctx.pick(3, 1))
     result.details.update(recording={"duration_s": stream.duration_s, "sample_rate": stream.sample_rate,
                                      "coughs": len(stream.cough_starts_s)}, repeats=repeats)
+    peak = run_worker("gemm_peak", {})
+    result.details["gemm_peak"] = peak
     for key in MODELS:
         model = ctx.model(key)
-        result.details[key] = _measure_model(ctx, result, model, str(stream.path), repeats)
+        result.details[key] = _measure_model(ctx, result, model, str(stream.path), repeats,
+                                             peak["mac_per_s_best"])
     result.notes.append(
         f"{stream.duration_s / 60:g}-minute generated recording (noise floor + a cough "
         f"burst every ~4 s), 48 kHz 16-bit WAV, so decode and resampling are included; 1 core "
@@ -53,7 +58,7 @@ def run(ctx: Context) -> BenchResult:
 
 
 def _measure_model(ctx: Context, result: BenchResult, model: BenchModel, wav: str,
-                   repeats: int) -> dict[str, Any]:
+                   repeats: int, peak_mac_per_s: float) -> dict[str, Any]:
     work = ctx.scratch(f"replay-{model.key}")
     base = {"model": str(model.path), "wav": wav, "work_dir": str(work)}
     breakdown = run_worker("breakdown", base)
@@ -79,6 +84,7 @@ def _measure_model(ctx: Context, result: BenchResult, model: BenchModel, wav: st
         return details
     result.add("replay time split: decode / resample / log-mel / CNN / detector / rest",
                _split_text(breakdown), model.label)
+    details["ceiling_x"] = _ceiling(result, model, breakdown, peak_mac_per_s)
     if model.key == "default":
         details["batch_sweep"] = _batch_sweep(result, model, params, breakdown["audio_s"])
     if breakdown["run_hop_samples"]:
@@ -124,6 +130,21 @@ def _split_text(breakdown: dict[str, Any]) -> str:
     audio_s = breakdown["audio_s"]
     return (f"{pct} (pipeline alone {audio_s / total:.0f}x; with a free log-mel at most "
             f"{audio_s / (total - parts[2]):.0f}x)")
+
+
+def _ceiling(result: BenchResult, model: BenchModel, breakdown: dict[str, Any],
+             peak_mac_per_s: float) -> float:
+    """Replay's arithmetic bound: the core's GEMM rate / the model's multiply-adds per audio s."""
+    macs = breakdown["profile"]["macs_per_window"]
+    windows_per_s = breakdown["sample_rate"] / breakdown["hop_samples"]
+    per_audio_s = (macs["frontend"] + macs["network"]) * windows_per_s
+    ceiling = peak_mac_per_s / per_audio_s
+    result.add("arithmetic ceiling: multiply-adds per audio s at this core's best onnxruntime GEMM rate",
+               f"<= {ceiling:.0f}x ({per_audio_s / 1e6:.0f} M/s = ({macs['frontend'] / 1e6:.1f} log-mel "
+               f"+ {macs['network'] / 1e6:.1f} CNN) M per window x {windows_per_s:.3g} windows/s; "
+               f"GEMM {peak_mac_per_s / 1e9:.0f} G/s)",
+               model.label, f">= {TARGET_X:g}x", ceiling >= TARGET_X)
+    return ceiling
 
 
 def _runs(result: BenchResult, model: BenchModel, base: dict[str, Any],

@@ -5,7 +5,8 @@ One replay is run through :class:`monitor.pipeline.Pipeline` exactly as
 decode (soundfile), mix-down + resample (soxr), scoring (onnxruntime) and the
 event detector; the rest (ring buffer framing, stats, dispatch) is the
 remainder. Scoring is then split into the log-mel front end (framing, FFT, mel) and
-the CNN with onnxruntime's profiler on the same batches.
+the CNN with onnxruntime's profiler on the same batches, and the multiply-adds of
+each part per window are counted (:mod:`bench.ceiling`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from bench.ceiling import graph_macs
 from bench.replay_cli import START_TIME, replay_args
 from monitor import cliargs
 from monitor.cli import build_parser
@@ -147,11 +149,12 @@ def profile_split(model_path: Path, wav: str, rate: int, window: int, hop: int,
     options.profile_file_prefix = str(work_dir / f"profile-{model_path.stem}")
     session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
     windows = stream_windows(wav, rate, window, hop, DEFAULT_BATCH_WINDOWS * PROFILE_BATCHES)
-    for start in range(0, len(windows), DEFAULT_BATCH_WINDOWS):
-        batch = windows[start : start + DEFAULT_BATCH_WINDOWS]
-        if runs:
-            batch = join_run(batch, hop)[None, :]
-        session.run(None, {"waveform": batch})
+    feeds = [windows[start : start + DEFAULT_BATCH_WINDOWS]
+             for start in range(0, len(windows), DEFAULT_BATCH_WINDOWS)]
+    if runs:
+        feeds = [join_run(batch, hop)[None, :] for batch in feeds]
+    for feed in feeds:
+        session.run(None, {"waveform": feed})
     profile = Path(session.end_profiling())
     events = json.loads(profile.read_text())
     profile.unlink(missing_ok=True)
@@ -163,9 +166,11 @@ def profile_split(model_path: Path, wav: str, rate: int, window: int, hop: int,
             by_part["frontend" if node in frontend else "network"] += event["dur"]
             by_op[event["args"].get("op_name", "?")] += event["dur"]
     total = sum(by_part.values()) or 1
+    macs = graph_macs(model_path, feeds[0], frontend, work_dir)
+    per_window = {part: count / min(DEFAULT_BATCH_WINDOWS, len(windows)) for part, count in macs.items()}
     return {"frontend_share": by_part["frontend"] / total, "network_share": by_part["network"] / total,
             "op_share": {op: us / total for op, us in by_op.most_common(8)},
-            "has_log_mel": bool(frontend)}
+            "has_log_mel": bool(frontend), "macs_per_window": per_window}
 
 
 def frontend_nodes(proto: Any) -> set[str]:

@@ -20,6 +20,7 @@ TASKS: Final[dict[str, str]] = {
     "latency": "bench.scoring_tasks:task_latency",
     "runs": "bench.scoring_tasks:task_runs",
     "imports": "bench.memory_probe:task_imports",
+    "gemm_peak": "bench.ceiling:task_gemm_peak",
 }
 """Task name -> ``module:function`` taking and returning a JSON-ready dict."""
 
