@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=16, help="epochs for default (and fast)")
     parser.add_argument("--seed-epochs", type=int, default=8, help="epochs for seed and seed-log")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split, training and streams")
+    parser.add_argument("--train-seed", type=int, default=None,
+                        help="seeds the training only (weights, batch order, augmentation), on the "
+                        "--seed split and streams: repeat a run with another to measure run-to-run "
+                        "spread; default: --seed")
     parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
                         help="other presets trained on the same split for comparison (the tutorial's "
                         "seed and seed-log by default; fast trains like default)")
@@ -159,7 +163,8 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
                               negative_segment_probability=args.negative_segment_probability,
                               burst_db=args.burst_db)
     settings = TrainSettings(
-        out_dir=run_dir, task="binary", preset=preset, epochs=epochs, seed=args.seed,
+        out_dir=run_dir, task="binary", preset=preset, epochs=epochs,
+        seed=args.seed if args.train_seed is None else args.train_seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
         ema_decay=0.0 if tutorial else args.ema_decay,
         augment_settings=augment,
@@ -314,7 +319,8 @@ def run(args: argparse.Namespace) -> int:
         results[preset] = judge(probe, val_clips, streams, load)
         finalize(run_dir, results[preset], probe)
         (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
-    summary = {"manifest_sha256": manifest_sha, "seed": args.seed, "n_train": len(train_clips),
+    summary = {"manifest_sha256": manifest_sha, "seed": args.seed,
+               "train_seed": args.seed if args.train_seed is None else args.train_seed, "n_train": len(train_clips),
                "n_val": len(val_clips), "streams": {
                    "negative_h": streams[0].duration_s / 3600, "positive_h": streams[1].duration_s / 3600,
                    "coughs": len(streams[1].truth)}}
