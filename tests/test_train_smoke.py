@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from train.data import load_manifest
+from train.evaluation import selection_key
 from train.loop import train
 from train.metrics import roc_auc
 from train.outputs import load_checkpoint
@@ -64,3 +65,26 @@ def test_a_weight_average_is_kept_without_changing_the_optimisation(small_set, t
     assert any(not torch.equal(raw.checkpoint.state_dict[k], averaged.checkpoint.state_dict[k]) for k in weights)
     for key, tensor in raw.checkpoint.state_dict.items():  # decay ~0: the average is the last step
         torch.testing.assert_close(instant.checkpoint.state_dict[key].float(), tensor.float(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_keep_last_runs_every_epoch_and_keeps_the_final_weights(small_set, tmp_path):
+    def run(name: str, **overrides: object):
+        settings = TrainSettings(out_dir=tmp_path / name, epochs=3, batch_size=8, seed=3, device="cpu",
+                                 val_fraction=0.3, **overrides)
+        return train(settings, load_manifest(small_set))
+
+    last = run("last", keep="last", patience=1)
+    best = run("best", keep="best", patience=100)
+    assert [h.epoch for h in last.fit.history] == [1, 2, 3] and last.fit.best_epoch == 3
+    assert [h.train_loss for h in last.fit.history] == [h.train_loss for h in best.fit.history]
+    keys = [selection_key("binary", h.metrics, h.val_loss) for h in best.fit.history]
+    assert best.fit.best_epoch == 1 + keys.index(max(keys))
+    if best.fit.best_epoch != 3:  # the kept weights differ exactly when the best epoch was earlier
+        assert any(not torch.equal(last.checkpoint.state_dict[k], best.checkpoint.state_dict[k])
+                   for k in last.checkpoint.state_dict)
+
+
+def test_keep_must_be_best_or_last(tmp_path):
+    with pytest.raises(Exception, match="--keep must be one of best, last"):
+        TrainSettings(out_dir=tmp_path, keep="first")

@@ -22,7 +22,7 @@ from train.data import Clip, file_sha256, load_folders, load_manifest
 from train.errors import BadInputPolicy
 from train.loop import TrainResult, train
 from train.models import PRESETS, TASKS
-from train.settings import DEVICES, REGRESSION_LOSSES, TrainSettings
+from train.settings import DEVICES, KEEP_POLICIES, REGRESSION_LOSSES, TrainSettings
 
 PROG: Final = "cough-train"
 EXIT_INTERRUPTED: Final = 130
@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep and validate a moving average of the weights, decay D per step (e.g. 0.998; default 0 = off)")
     p.add_argument("--seed", metavar="N", type=int, default=0, help="seed of split, weights, shuffling, augmentation (default 0)")
     p.add_argument("--patience", metavar="N", type=int, default=8, help="early stopping: epochs without improvement (default 8)")
+    p.add_argument("--keep", choices=KEEP_POLICIES, default="best",
+                   help="weights to keep: best = the best validation epoch (early stopping), "
+                   "last = the final epoch of the cosine schedule (default best)")
     p.add_argument("--val-fraction", metavar="F", type=float, default=0.2, help="share held out for validation (default 0.2)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="auto = CUDA when present (default)")
     p.add_argument("--workers", metavar="N", type=int, default=0, help="DataLoader worker processes (default 0)")
@@ -96,7 +99,8 @@ def settings_from_args(args: argparse.Namespace, argv: list[str]) -> TrainSettin
                   "manifest_sha256": file_sha256(args.manifest) if args.manifest and args.manifest.is_file() else None}
     return TrainSettings(
         out_dir=args.out, task=task, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
-        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, device=args.device,
+        lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, keep=args.keep,
+        device=args.device,
         workers=args.workers,
         decode_threads=min(8, os.cpu_count() or 1), val_fraction=args.val_fraction, augment=args.augment,
         crop=args.crop, regression_loss=args.regression_loss, skip_bad=args.skip_bad,

@@ -50,6 +50,10 @@ class FitSettings:
     ema_decay: float = 0.0
     """Validate and keep an exponential moving average of the weights (batch-norm statistics
     included), updated after every step with this decay; 0 = the raw weights."""
+    keep: str = "best"
+    """'best': the epoch with the best validation score, stopping after ``patience`` epochs
+    without one; 'last': every epoch runs and the final weights are kept (the end of the
+    cosine schedule), whatever the validation score."""
 
 
 @dataclass
@@ -213,8 +217,9 @@ def fit(
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> FitResult:
     """Train ``net`` in place; keep the best epoch by :func:`selection_key`, stop after
-    ``patience`` epochs without improvement. Ctrl-C ends training and still returns the best
-    epoch (the current weights when no epoch has finished)."""
+    ``patience`` epochs without improvement (``settings.keep == "last"``: run every epoch
+    and keep the last). Ctrl-C ends training and still returns the kept epoch so far (the
+    current weights when no epoch has finished)."""
     run = _Run(net, dataset, val_windows, val_targets, scheme, settings)
     result: FitResult | None = None
     history: list[EpochRecord] = []
@@ -225,14 +230,14 @@ def fit(
             history.append(record)
             _log_epoch(record, scheme.task)
             key = selection_key(scheme.task, record.metrics, record.val_loss)
-            if result is None or key > best_key:
+            if result is None or key > best_key or settings.keep == "last":
                 best_key, stale = key, 0
                 result = FitResult(run.weights(), epoch, record.metrics, probs, history)
             else:
                 stale += 1
             if on_epoch is not None:
                 on_epoch(record)
-            if stale >= settings.patience:
+            if stale >= settings.patience and settings.keep == "best":
                 log.info("no better validation score for %d epochs: stopping early", stale)
                 result.stopped_early = True
                 break

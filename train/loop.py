@@ -141,7 +141,7 @@ def _fit(net: torch.nn.Module, settings: TrainSettings, config: ModelConfig, sch
         val_targets = val_targets.unsqueeze(-1)
     fit_settings = FitSettings(settings.epochs, settings.batch_size, settings.lr, settings.weight_decay,
                                settings.patience, device, settings.workers, settings.seed,
-                               settings.loss_for_regression, settings.ema_decay)
+                               settings.loss_for_regression, settings.ema_decay, settings.keep)
     return fit(net, dataset, val_windows, val_targets, scheme, fit_settings, HistoryWriter(run_dir, scheme.task))
 
 

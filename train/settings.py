@@ -31,6 +31,7 @@ from train.models import PRESETS, TASKS
 DEVICES: Final = ("auto", "cpu", "cuda")
 REGRESSION_LOSSES: Final = ("bce", "mse")
 TUTORIAL_PRESETS: Final = frozenset({"seed", "seed-log"})
+KEEP_POLICIES: Final = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ class TrainSettings:
     seed: int = 0
     """Seeds the split, the weights, shuffling, crops and augmentation."""
     patience: int = 8
-    """Early stopping: epochs without a better validation score."""
+    """Early stopping: epochs without a better validation score (``keep="best"`` only)."""
+    keep: str = "best"
+    """Which weights to keep: ``best`` (the best validation epoch) or ``last`` (the final epoch)."""
     device: str = "auto"
     """auto (CUDA when present), cpu or cuda."""
     workers: int = 0
@@ -91,6 +94,7 @@ class TrainSettings:
         _check(self.workers >= 0, "--workers must be 0 or more")
         _check(self.lr > 0 and self.weight_decay >= 0, "--lr must be > 0 and weight decay >= 0")
         _check(0.0 <= self.ema_decay < 1.0, "--ema-decay must be in [0, 1)")
+        _check(self.keep in KEEP_POLICIES, f"--keep must be one of {', '.join(KEEP_POLICIES)}, not {self.keep!r}")
         _check(0.0 < self.val_fraction < 1.0, "--val-fraction must be between 0 and 1")
 
     @property

@@ -40,7 +40,7 @@ from train.data import Clip, file_sha256, load_manifest
 from train.loop import train
 from train.recipes import attribution, clip_eval
 from train.recipes.report import write_reports
-from train.settings import TUTORIAL_PRESETS, TrainSettings
+from train.settings import KEEP_POLICIES, TUTORIAL_PRESETS, TrainSettings
 from train.split import split_indices
 from train.stream_eval import choose_operating_point, evaluate, recall_by_source, score_stream
 from train.streams import Stream, concat_streams, negative_stream, positive_stream
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="cut training cough windows only to segments within this many dB of "
                         "their peak (the streams use train.streams.BURST_DB = 10; tried: no better); "
                         "default: any segment")
+    parser.add_argument("--keep", choices=KEEP_POLICIES, default="best",
+                        help="default (and fast): keep the best validation epoch (early stopping) "
+                        "or the last epoch of the cosine schedule")
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train on this fraction of the training split (per dataset and label, "
                         "seeded; validation and streams unchanged): points of a learning curve")
@@ -169,6 +172,7 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs,
         seed=args.seed if args.train_seed is None else args.train_seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
+        keep="best" if tutorial else args.keep,
         ema_decay=0.0 if tutorial else args.ema_decay,
         augment_settings=augment,
         provenance={"recipe": "train.recipes.default_model",
