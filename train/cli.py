@@ -140,7 +140,8 @@ def report(result: TrainResult) -> None:
     headline = ", ".join(f"{k} {_fmt(v.get(k))}" for k in
                          ("roc_auc", "average_precision", "f1", *names.get(result.metrics["task"], ())))
     state = "interrupted; " if result.interrupted else ""
-    print(f"{state}best epoch {result.metrics['best_epoch']}: validation {headline}, "
+    kept = "best" if result.metrics.get("keep", "best") == "best" else "last"
+    print(f"{state}{kept} epoch {result.metrics['best_epoch']}: validation {headline}, "
           f"threshold {_fmt(v['threshold'])}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} bad file(s) (listed in metrics.json)")
