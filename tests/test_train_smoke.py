@@ -78,7 +78,7 @@ def test_keep_last_runs_every_epoch_and_keeps_the_final_weights(small_set, tmp_p
     best = run("best", keep="best", patience=100)
     assert [h.epoch for h in last.fit.history] == [1, 2, 3] and last.fit.best_epoch == 3
     assert (last.metrics["keep"], last.metrics["selected_by"]) == ("last", "last epoch")
-    assert (best.metrics["keep"], best.metrics["selected_by"]) == ("best", "roc_auc")
+    assert (best.metrics["keep"], best.metrics["selected_by"]) == ("best", "average_precision")
     assert [h.train_loss for h in last.fit.history] == [h.train_loss for h in best.fit.history]
     keys = [selection_key("binary", h.metrics, h.val_loss) for h in best.fit.history]
     assert best.fit.best_epoch == 1 + keys.index(max(keys))

@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: any segment")
     parser.add_argument("--keep", choices=KEEP_POLICIES, default="last",
                         help="default (and fast): keep the last epoch of the cosine schedule, or the "
-                        "epoch with the best validation clip AUC (early stopping; was the default: "
+                        "epoch with the best validation clip average precision (early stopping; was the default: "
                         "a noisy pick, one seed's stream recall fell from 0.694 to 0.534 with it)")
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train on this fraction of the training split (per dataset and label, "
