@@ -119,9 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default (and fast): keep the last epoch of the cosine schedule, or the "
                         "epoch with the best validation clip average precision (early stopping; was the default: "
                         "a noisy pick, one seed's stream recall fell from 0.694 to 0.534 with it)")
-    parser.add_argument("--train-fraction", type=float, default=1.0,
-                        help="train on this fraction of the training split (per dataset and label, "
-                        "seeded; validation and streams unchanged): points of a learning curve")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -197,20 +194,6 @@ def _limit(clips: list[Clip], per_stratum: int, seed: int) -> list[Clip]:
         members = [c for c in clips if (c.extra.get("dataset", ""), c.label) == key]
         kept += [members[i] for i in sorted(rng.permutation(len(members))[:per_stratum])]
     return kept
-
-
-def fraction_of_strata(clips: list[Clip], fraction: float, seed: int) -> list[Clip]:
-    """A seeded ``fraction`` of ``clips`` from every (dataset, label) stratum, in their order."""
-    rng = np.random.default_rng([seed, 7])
-    kept: list[int] = []
-    strata: dict[tuple[str, str], list[int]] = {}
-    for i, c in enumerate(clips):
-        strata.setdefault((c.extra.get("dataset", ""), c.label), []).append(i)
-    for key in sorted(strata):
-        members = strata[key]
-        keep = max(1, round(fraction * len(members)))
-        kept += [members[i] for i in rng.permutation(len(members))[:keep]]
-    return [clips[i] for i in sorted(kept)]
 
 
 def training_streams(train_clips: list[Clip], load: Any, out: Path, seed: int) -> list[Clip]:
@@ -347,10 +330,6 @@ def run(args: argparse.Namespace) -> int:
         clips = _limit(clips, args.limit, args.seed)
     manifest_sha = file_sha256(manifest)
     train_clips, val_clips = split_clips(clips, args.seed)
-    if not 0.0 < args.train_fraction <= 1.0:
-        raise ConfigError(f"--train-fraction must be in (0, 1], not {args.train_fraction}")
-    if args.train_fraction < 1.0:
-        train_clips = fraction_of_strata(train_clips, args.train_fraction, args.seed)
     log.info("split: %d train, %d validation clips (group-disjoint)", len(train_clips), len(val_clips))
     load = clip_eval.Loader(SAMPLE_RATE, args.cache_dir)
     streams = build_streams(val_clips, load, args.seed)
@@ -368,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
         (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
     summary = {"manifest_sha256": manifest_sha, "seed": args.seed,
                "train_seed": args.seed if args.train_seed is None else args.train_seed,
-               "train_fraction": args.train_fraction, "n_train": len(train_clips),
+               "n_train": len(train_clips),
                "n_val": len(val_clips), "streams": {
                    "negative_h": streams[0].duration_s / 3600, "positive_h": streams[1].duration_s / 3600,
                    "coughs": len(streams[1].truth)}}
