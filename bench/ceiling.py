@@ -34,10 +34,9 @@ def node_macs(op: str, inputs: list[list[int]], output: list[int]) -> int:
     """Multiply-adds of one node from its input and output shapes (0 for other ops).
 
     ``Conv``: output elements x input channels per group x kernel elements (weight
-    ``[out, in / group, *kernel]``). ``MatMul``/``Gemm``: output elements x the inner
-    dimension (the first input's last axis, or its first for a transposed ``Gemm``
-    input, which profiles do not say: the inner size is taken as the one dimension
-    of the first input that is not in the output).
+    ``[out, in / group, *kernel]``). ``MatMul``: output elements x the first input's
+    last axis. ``Gemm``: output ``[M, N]`` x the first input's axis that is not ``M``
+    (profiles do not say whether it was transposed).
     """
     if op == "Conv":
         return prod(output) * prod(inputs[1][1:])
