@@ -100,8 +100,7 @@ def settings_from_args(args: argparse.Namespace, argv: list[str]) -> TrainSettin
     return TrainSettings(
         out_dir=args.out, task=task, preset=args.preset, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, ema_decay=args.ema_decay, seed=args.seed, patience=args.patience, keep=args.keep,
-        device=args.device,
-        workers=args.workers,
+        device=args.device, workers=args.workers,
         decode_threads=min(8, os.cpu_count() or 1), val_fraction=args.val_fraction, augment=args.augment,
         crop=args.crop, regression_loss=args.regression_loss, skip_bad=args.skip_bad,
         cache_dir=args.cache_dir or default_cache_dir(), provenance=provenance,
@@ -140,8 +139,7 @@ def report(result: TrainResult) -> None:
     headline = ", ".join(f"{k} {_fmt(v.get(k))}" for k in
                          ("roc_auc", "average_precision", "f1", *names.get(result.metrics["task"], ())))
     state = "interrupted; " if result.interrupted else ""
-    kept = "best" if result.metrics.get("keep", "best") == "best" else "last"
-    print(f"{state}{kept} epoch {result.metrics['best_epoch']}: validation {headline}, "
+    print(f"{state}{result.metrics.get('keep', 'best')} epoch {result.metrics['best_epoch']}: validation {headline}, "
           f"threshold {_fmt(v['threshold'])}")
     if result.skipped:
         print(f"skipped {len(result.skipped)} bad file(s) (listed in metrics.json)")

@@ -173,7 +173,7 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
                               burst_db=args.burst_db)
     settings = TrainSettings(
         out_dir=run_dir, task="binary", preset=preset, epochs=epochs,
-        seed=args.seed if args.train_seed is None else args.train_seed,
+        seed=args.train_seed,
         batch_size=64, lr=2e-3 if not tutorial else 1e-3, patience=8, cache_dir=args.cache_dir,
         keep="best" if tutorial else args.keep,
         ema_decay=0.0 if tutorial else args.ema_decay,
@@ -316,6 +316,8 @@ def _plain(value: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.train_seed is None:
+        args.train_seed = args.seed
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         return run(args)
@@ -346,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
         finalize(run_dir, results[preset], probe)
         (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
     summary = {"manifest_sha256": manifest_sha, "seed": args.seed,
-               "train_seed": args.seed if args.train_seed is None else args.train_seed,
+               "train_seed": args.train_seed,
                "n_train": len(train_clips),
                "n_val": len(val_clips), "streams": {
                    "negative_h": streams[0].duration_s / 3600, "positive_h": streams[1].duration_s / 3600,
