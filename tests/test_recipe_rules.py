@@ -1,10 +1,13 @@
-"""The recipe's onset-rule pick: a slower rule must find clearly more coughs."""
+"""Recipe helpers: the onset-rule pick (a slower rule must find clearly more coughs) and
+the hard-negative copies."""
 
 from __future__ import annotations
 
 import pytest
 
-from train.recipes.default_model import RECALL_MARGIN, pick_rule
+from monitor.errors import ConfigError
+from train.data import Clip
+from train.recipes.default_model import RECALL_MARGIN, hard_negatives, pick_rule
 
 pytestmark = pytest.mark.train
 
@@ -19,3 +22,15 @@ def test_a_slower_onset_rule_must_beat_the_faster_by_more_than_the_margin():
     assert pick_rule([one, two, rule("2of3", True, 0.70 + 0.75 * RECALL_MARGIN)])[2] == "1of1"
     assert pick_rule([rule("1of1", False, -3.0), rule("2of2", True, 0.715), three])[2] == "2of2"
     assert pick_rule([rule("1of1", False, -3.0), rule("2of2", False, -1.5)])[2] == "2of2"  # fewest alarms
+
+
+def test_hard_negatives_copy_the_category_and_only_a_smoke_subset_may_lack_it(tmp_path):
+    clips = [Clip(tmp_path / f"{i}.wav", "non_cough", extra={"dataset": "esc50_16k", "category": cat})
+             for i, cat in enumerate(["sneezing", "sneezing", "laughing"])]
+    extra = hard_negatives(clips, ["esc50_16k/sneezing=3"])
+    assert extra == [clips[0], clips[1]] * 2
+    with pytest.raises(ConfigError, match="no training clips of category 'esc50_16k/snoring'"):
+        hard_negatives(clips, ["esc50_16k/snoring=2"])
+    assert hard_negatives(clips, ["esc50_16k/snoring=2"], strict=False) == []
+    with pytest.raises(ConfigError, match="expected DATASET/CATEGORY=N"):
+        hard_negatives(clips, ["sneezing"], strict=False)

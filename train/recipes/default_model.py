@@ -165,7 +165,7 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     run_dir = args.out / preset
     tutorial = preset in TUTORIAL_PRESETS
     clips = train_clips if tutorial else (
-        _oversample(train_clips, args.positive_repeats) + _hard_negatives(train_clips, args.hard_negative)
+        _oversample(train_clips, args.positive_repeats) + hard_negatives(train_clips, args.hard_negative, strict=not args.limit)
         + stream_clips * TRAIN_STREAM_REPEATS)
     augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db),
                               segment_probability=args.segment_probability,
@@ -224,8 +224,12 @@ def training_streams(train_clips: list[Clip], load: Any, out: Path, seed: int) -
     return clips
 
 
-def _hard_negatives(clips: list[Clip], specs: list[str] | None) -> list[Clip]:
-    """The extra copies (N - 1 each) of the non-cough clips named by ``DATASET/CATEGORY=N`` specs."""
+def hard_negatives(clips: list[Clip], specs: list[str] | None, strict: bool = True) -> list[Clip]:
+    """The extra copies (N - 1 each) of the non-cough clips named by ``DATASET/CATEGORY=N`` specs.
+
+    A category with no clips is an error, or (``strict=False``: a ``--limit`` smoke subset,
+    which need not hold every category) a warning.
+    """
     extra: list[Clip] = []
     for spec in HARD_NEGATIVES if specs is None else specs:
         name, _, count = spec.rpartition("=")
@@ -234,7 +238,10 @@ def _hard_negatives(clips: list[Clip], specs: list[str] | None) -> list[Clip]:
         chosen = [c for c in clips if c.label != COUGH
                   and f"{c.extra.get('dataset', '')}/{c.extra.get('category', '')}" == name]
         if not chosen:
-            raise ConfigError(f"--hard-negative {spec!r}: no training clips of category {name!r}")
+            if strict:
+                raise ConfigError(f"--hard-negative {spec!r}: no training clips of category {name!r}")
+            log.warning("hard negatives: no training clips of %s in this subset; skipped", name)
+            continue
         log.info("hard negatives: %d clips of %s x%s", len(chosen), name, count)
         extra += chosen * (int(count) - 1)
     return extra
