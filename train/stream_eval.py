@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 
@@ -107,15 +107,12 @@ class StreamResult:
         return asdict(self)
 
 
-def evaluate(
-    scores: WindowScores, stream: Stream, settings: DetectorSettings
-) -> StreamResult:
-    """Run the detector over cached scores and match its events to the truth."""
-    detections = run_detector(scores, settings)
+def _match(detections: Sequence[Detection], stream: Stream) -> tuple[np.ndarray, list[Detection], list[float]]:
+    """(bool ``[n_truth]`` cough found, the detections that match no cough, onset latencies s)."""
     rate = stream.sample_rate
     slack = int(MATCH_TOLERANCE_S * rate)
     matched = np.zeros(len(stream.truth), bool)
-    false_alarms = 0
+    false: list[Detection] = []
     latencies: list[float] = []
     for det in detections:
         hits = [
@@ -123,19 +120,27 @@ def evaluate(
             if det.start_sample <= e + slack and det.end_sample >= s - slack
         ]
         if not hits:
-            false_alarms += 1
-            continue
+            false.append(det)
         for i in hits:
             if not matched[i]:
                 latencies.append((det.confirmed_sample - stream.truth[i][0]) / rate)
             matched[i] = True
+    return matched, false, latencies
+
+
+def evaluate(
+    scores: WindowScores, stream: Stream, settings: DetectorSettings
+) -> StreamResult:
+    """Run the detector over cached scores and match its events to the truth."""
+    detections = run_detector(scores, settings)
+    matched, false, latencies = _match(detections, stream)
     hours = stream.duration_s / 3600
     return StreamResult(
         threshold=settings.threshold_on,
         events=len(detections),
         recall=float(matched.mean()) if stream.truth else None,
-        false_alarms=false_alarms,
-        false_alarms_per_hour=false_alarms / hours,
+        false_alarms=len(false),
+        false_alarms_per_hour=len(false) / hours,
         median_latency_s=float(np.median(latencies)) if latencies else None,
         hours=hours,
     )
@@ -143,13 +148,40 @@ def evaluate(
 
 def recall_by_source(scores: WindowScores, stream: Stream, settings: DetectorSettings) -> dict[str, float]:
     """Event recall per inserted-cough source (dataset/category)."""
-    detections = run_detector(scores, settings)
-    slack = int(MATCH_TOLERANCE_S * stream.sample_rate)
+    matched, _, _ = _match(run_detector(scores, settings), stream)
     found: dict[str, list[bool]] = {}
-    for (s, e), source in zip(stream.truth, stream.truth_source, strict=True):
-        hit = any(d.start_sample <= e + slack and d.end_sample >= s - slack for d in detections)
+    for hit, source in zip(matched.tolist(), stream.truth_source, strict=True):
         found.setdefault(source, []).append(hit)
     return {k: float(np.mean(v)) for k, v in sorted(found.items())}
+
+
+NOISE_FLOOR: Final = "(noise floor)"
+"""What a false alarm that overlaps no played clip is traced to (a gap between clips)."""
+
+
+def false_alarm_sources(scores: WindowScores, stream: Stream, settings: DetectorSettings) -> list[str]:
+    """The sound behind each false alarm, one entry per false alarm in order: the path of the
+    played clip (``stream.played``) that fills most of the event's highest-scoring window, or
+    :data:`NOISE_FLOOR` when that window holds no clip."""
+    _, false, _ = _match(run_detector(scores, settings), stream)
+    window = scores.window_samples
+    hop = int(scores.starts[1] - scores.starts[0]) if len(scores.starts) > 1 else window
+    clip_starts = np.array([start for start, _, _ in stream.played], dtype=np.int64)
+    sources = []
+    for det in false:
+        # the bout's windows start from (start - (window - hop)) to (end - hop): see monitor.detector
+        first, last = np.searchsorted(scores.starts, [det.start_sample - (window - hop), det.end_sample - hop + 1])
+        peak = int(scores.starts[first + int(np.argmax(scores.scores[first:last]))])
+        best, best_overlap = NOISE_FLOOR, 0
+        i = int(np.searchsorted(clip_starts, peak + window, side="left")) - 1
+        while i >= 0 and stream.played[i][1] > peak:  # spans ascend and never overlap
+            start, end, path = stream.played[i]
+            overlap = min(end, peak + window) - max(start, peak)
+            if overlap > best_overlap:
+                best, best_overlap = path, overlap
+            i -= 1
+        sources.append(best)
+    return sources
 
 
 def choose_operating_point(

@@ -42,6 +42,9 @@ class Stream:
     """(start_sample, end_sample) of every inserted cough, ascending."""
     truth_source: list[str] = field(default_factory=list)
     """Dataset/category of each inserted cough (for recall per source)."""
+    played: list[tuple[int, int, str]] = field(default_factory=list)
+    """(start_sample, end_sample, path) of every non-cough clip played, ascending (for a
+    positive stream: its background's), so a false alarm can be traced to its sound."""
 
     @property
     def duration_s(self) -> float:
@@ -51,12 +54,14 @@ class Stream:
 def concat_streams(streams: Sequence[Stream]) -> Stream:
     """One stream playing ``streams`` back to back (same rate; truth positions shifted)."""
     truth: list[tuple[int, int]] = []
+    played: list[tuple[int, int, str]] = []
     offset = 0
     for stream in streams:
         truth += [(start + offset, end + offset) for start, end in stream.truth]
+        played += [(start + offset, end + offset, path) for start, end, path in stream.played]
         offset += len(stream.audio)
     return Stream(np.concatenate([s.audio for s in streams]), streams[0].sample_rate, truth,
-                  [source for s in streams for source in s.truth_source])
+                  [source for s in streams for source in s.truth_source], played)
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -111,6 +116,8 @@ def negative_stream(
 ) -> Stream:
     """Concatenate non-cough clips with random gains and gaps over a noise floor."""
     pieces: list[np.ndarray] = []
+    played: list[tuple[int, int, str]] = []
+    position = 0
     for path in paths:
         clip = load(path)
         if clip.size == 0:
@@ -118,9 +125,11 @@ def negative_stream(
         gain_db = rng.uniform(-20, 0) - max(rms_db(clip) + 20, 0)  # tame the loudest clips
         pieces.append(clip * np.float32(10 ** (gain_db / 20)))
         pieces.append(np.zeros(int(rng.uniform(*gap_s) * sample_rate), np.float32))
+        played.append((position, position + len(clip), path))
+        position += len(clip) + len(pieces[-1])
     audio = np.concatenate(pieces) if pieces else np.zeros(sample_rate, np.float32)
     audio = audio + _noise_floor(rng, len(audio))
-    return Stream(np.clip(audio, -1, 1).astype(np.float32), sample_rate)
+    return Stream(np.clip(audio, -1, 1).astype(np.float32), sample_rate, played=played)
 
 
 def positive_stream(
@@ -157,4 +166,4 @@ def positive_stream(
     peak = float(np.abs(audio).max())
     if peak > 1.0:
         audio /= peak
-    return Stream(audio.astype(np.float32), sample_rate, truth, sources)
+    return Stream(audio.astype(np.float32), sample_rate, truth, sources, list(background.played))

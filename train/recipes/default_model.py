@@ -42,7 +42,15 @@ from train.recipes import attribution, clip_eval
 from train.recipes.report import write_reports
 from train.settings import KEEP_POLICIES, TUTORIAL_PRESETS, TrainSettings
 from train.split import split_indices
-from train.stream_eval import choose_operating_point, evaluate, recall_by_source, score_stream
+from train.stream_eval import (
+    WindowScores,
+    choose_operating_point,
+    evaluate,
+    false_alarm_sources,
+    recall_by_source,
+    score_stream,
+    with_threshold,
+)
 from train.streams import Stream, concat_streams, negative_stream, positive_stream
 
 log = logging.getLogger("train.recipes.default_model")
@@ -55,6 +63,9 @@ THRESHOLDS: Final = tuple(float(t) for t in np.round(np.concatenate(
     [np.arange(0.3, 0.9, 0.05), np.arange(0.9, 0.995, 0.01), [0.995, 0.998, 0.999, 0.9995]]), 4))
 ONSET_RULES: Final = ((1, 1), (2, 2), (2, 3))
 MAX_FALSE_ALARMS_PER_HOUR: Final = 1.0
+TARGET_RECALL: Final = 0.9
+"""The event recall the always-on point is meant to reach; the report traces the false alarms
+of the highest threshold that reaches it, to show what stands in the way."""
 RECALL_MARGIN: Final = 0.02
 """An onset rule needing more windows than an earlier one in :data:`ONSET_RULES` is chosen only
 when its recall at the false-alarm bound is higher by more than this: about one binomial standard
@@ -119,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="default (and fast): keep the last epoch of the cosine schedule, or the "
                         "epoch with the best validation clip average precision (early stopping; was the default: "
                         "a noisy pick, one seed's stream recall fell from 0.694 to 0.534 with it)")
+    parser.add_argument("--judge", type=Path, default=None, metavar="MODEL.onnx",
+                        help="train nothing: judge this model file (e.g. the shipped one after the "
+                        "evaluation changed) on the same split and streams, as 'default' in report.json "
+                        "and report.md; the file is left as it is")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -274,6 +289,17 @@ def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load
                       "median_latency_s": row["positive"]["median_latency_s"]})
     _, _, chosen, sweep = pick_rule(candidates)
     neg, pos = evaluate(neg_scores, negative, chosen), evaluate(pos_scores, positive, chosen)
+    scored = ((neg_scores, negative), (pos_scores, positive))
+    categories = {str(c.path): f"{c.extra.get('dataset', '')}/{c.extra.get('category', '')}" for c in val}
+    reaching = [r for r in sweep if (r["positive"]["recall"] or 0.0) >= TARGET_RECALL]
+    false_alarms = {"operating_point": trace_false_alarms(scored, chosen, categories)}
+    if reaching:
+        at_target = with_threshold(chosen, max(r["threshold"] for r in reaching))
+        row = next(r for r in sweep if r["threshold"] == at_target.threshold_on)
+        false_alarms["target_recall"] = {
+            "recall": row["positive"]["recall"], "threshold": at_target.threshold_on,
+            "false_alarms_per_hour": row["false_alarms_per_hour"],
+            "sources": trace_false_alarms(scored, at_target, categories)}
     return {
         "model": str(onnx_path),
         "clip": clip_eval.clip_metrics(clips, chosen.threshold_on),
@@ -284,7 +310,20 @@ def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load
         "recall_by_source": recall_by_source(pos_scores, positive, chosen),
         "sweep": sweep,
         "onset_rules": rules,
+        "false_alarms": false_alarms,
     }
+
+
+def trace_false_alarms(scored: tuple[tuple[WindowScores, Stream], ...], settings: DetectorSettings,
+                       categories: dict[str, str]) -> dict[str, dict[str, int]]:
+    """``{dataset/category: {"false_alarms": n, "clips": distinct clips}}`` over all ``scored``
+    streams at ``settings``, most false alarms first (each clip plays once per stream pass)."""
+    found: dict[str, list[str]] = {}
+    for scores, stream in scored:
+        for path in false_alarm_sources(scores, stream, settings):
+            found.setdefault(categories.get(path, path), []).append(path)
+    ranked = sorted(found.items(), key=lambda item: (-len(item[1]), item[0]))
+    return {name: {"false_alarms": len(paths), "clips": len(set(paths))} for name, paths in ranked}
 
 
 def pick_rule(candidates: list[tuple[bool, float, DetectorSettings, Any]]) -> tuple[bool, float, DetectorSettings, Any]:
@@ -333,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.judge is not None and args.install:
+        raise ConfigError("--judge trains nothing, so there is nothing to --install")
     manifest = args.data / "manifest.csv"
     clips = load_manifest(manifest)
     if args.limit:
@@ -344,16 +385,21 @@ def run(args: argparse.Namespace) -> int:
     streams = build_streams(val_clips, load, args.seed)
     log.info("streams: negative %.2f h, positive %.2f h with %d coughs",
              streams[0].duration_s / 3600, streams[1].duration_s / 3600, len(streams[1].truth))
-    stream_clips = training_streams(train_clips, load, args.out, args.seed)
     results: dict[str, Any] = {}
-    for preset in ["default", *args.compare]:
-        epochs = args.seed_epochs if preset in TUTORIAL_PRESETS else args.epochs
-        run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips)
-        probe = run_dir / "model.onnx"
-        run_export(ExportSettings(run=run_dir, out=probe))
-        results[preset] = judge(probe, val_clips, streams, load)
-        finalize(run_dir, results[preset], probe)
+    if args.judge is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        results["default"] = judge(args.judge, val_clips, streams, load)
         (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
+    else:
+        stream_clips = training_streams(train_clips, load, args.out, args.seed)
+        for preset in ["default", *args.compare]:
+            epochs = args.seed_epochs if preset in TUTORIAL_PRESETS else args.epochs
+            run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips)
+            probe = run_dir / "model.onnx"
+            run_export(ExportSettings(run=run_dir, out=probe))
+            results[preset] = judge(probe, val_clips, streams, load)
+            finalize(run_dir, results[preset], probe)
+            (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
     summary = {"manifest_sha256": manifest_sha, "seed": args.seed,
                "train_seed": args.train_seed,
                "n_train": len(train_clips),

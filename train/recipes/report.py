@@ -52,6 +52,41 @@ def source_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def false_alarm_table(result: dict[str, Any], rows: int = 12) -> str:
+    """What one model's false alarms were (both streams), at its operating point and at the
+    highest threshold that reaches the target recall; empty without traced false alarms."""
+    traced = result.get("false_alarms")
+    if not traced:
+        return ""
+    point = result["operating_point"]
+    shipped = traced["operating_point"]
+    target = traced.get("target_recall")
+    columns = [f"at the chosen point (threshold {_fmt(point['threshold_on'], 3)}, "
+               f"{point['onset_k']}-of-{point['onset_n']})"]
+    if target:
+        columns.append(f"at event recall {_fmt(target['recall'])} (threshold {_fmt(target['threshold'], 3)}, "
+                       f"{_fmt(target['false_alarms_per_hour'], 1)} / h)")
+    names = list((target or {}).get("sources", {})) or list(shipped)
+    names += [name for name in shipped if name not in names]
+    lines = ["| sound (dataset/category) | " + " | ".join(columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for name in names[:rows]:
+        cells = [shipped, *([target["sources"]] if target else [])]
+        lines.append(f"| {name} | " + " | ".join(
+            _false_alarms(c[name]) if name in c else "0" for c in cells) + " |")
+    if len(names) > rows:
+        lines.append(f"| {len(names) - rows} more | " + " | ".join(
+            str(sum(c[n]["false_alarms"] for n in names[rows:] if n in c))
+            for c in [shipped, *([target["sources"]] if target else [])]) + " |")
+    if not target:
+        lines += ["", "No threshold reaches the target recall."]
+    return "\n".join(lines) + "\n"
+
+
+def _false_alarms(traced: dict[str, int]) -> str:
+    return f"{traced['false_alarms']} ({traced['clips']} clip{'' if traced['clips'] == 1 else 's'})"
+
+
 def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> Path:
     """``report.md`` in ``out``: the comparison table and the default model's per-source table."""
     streams = summary["streams"]
@@ -68,6 +103,12 @@ def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[s
     ]
     if "default" in results:
         text += ["\n## Default model per source\n", source_table(results["default"])]
+        traced = false_alarm_table(results["default"])
+        if traced:
+            text += ["\n## What the default model's false alarms were\n",
+                     "False alarms on both streams, each traced to the clip playing under it "
+                     "(`(noise floor)`: a gap between clips); every clip plays once per stream pass.\n",
+                     traced]
     path = out / "report.md"
     path.write_text("\n".join(text), encoding="utf-8")
     return path
