@@ -70,10 +70,12 @@ def test_report_lists_false_alarms_at_the_chosen_point_and_at_the_target_recall(
                   "operating_point": {"esc50/sneezing": {"false_alarms": 2, "clips": 1}},
                   "target_recall": {"recall": 0.91, "threshold": 0.8, "false_alarms_per_hour": 12.5, "sources": {
                       "speech/word": {"false_alarms": 30, "clips": 9},
-                      "esc50/sneezing": {"false_alarms": 7, "clips": 3}}}}}
+                      "esc50/sneezing": {"false_alarms": 7, "clips": 3},
+                      NOISE_FLOOR: {"false_alarms": 2, "clips": 0}}}}}
     table = false_alarm_table(result).splitlines()
     assert "threshold 0.990, 1-of-1" in table[0] and "event recall 0.910 (threshold 0.800, 12.5 / h)" in table[0]
-    assert table[2:] == ["| speech/word | 0 | 30 (9 clips) |", "| esc50/sneezing | 2 (1 clip) | 7 (3 clips) |"]
+    assert table[2:] == ["| speech/word | 0 | 30 (9 clips) |", "| esc50/sneezing | 2 (1 clip) | 7 (3 clips) |",
+                         f"| {NOISE_FLOOR} | 0 | 2 |"]
     assert false_alarm_table({"operating_point": result["operating_point"]}) == ""
 
 

@@ -84,7 +84,9 @@ def false_alarm_table(result: dict[str, Any], rows: int = 12) -> str:
 
 
 def _false_alarms(traced: dict[str, int]) -> str:
-    return f"{traced['false_alarms']} ({traced['clips']} clip{'' if traced['clips'] == 1 else 's'})"
+    """``"N (K clips)"``; just N for the noise floor (no clip)."""
+    clips = traced["clips"]
+    return f"{traced['false_alarms']} ({clips} clip{'' if clips == 1 else 's'})" if clips else str(traced["false_alarms"])
 
 
 def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> Path:
