@@ -100,3 +100,9 @@ def test_recipe_refuses_to_install_what_it_only_judged(tmp_path, capsys):
     rc = default_model.main(["--data", str(tmp_path), "--judge", "model.onnx", "--install"])
     assert rc != 0
     assert "nothing to --install" in capsys.readouterr().err
+
+
+def test_recipe_judge_fails_fast_on_a_missing_model_file(tmp_path, capsys):
+    rc = default_model.main(["--data", str(tmp_path / "no-data"), "--judge", str(tmp_path / "none.onnx")])
+    assert rc != 0
+    assert "none.onnx: model file not found" in capsys.readouterr().err

@@ -375,8 +375,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.judge is not None and args.install:
-        raise ConfigError("--judge trains nothing, so there is nothing to --install")
+    if args.judge is not None:
+        if args.install:
+            raise ConfigError("--judge trains nothing, so there is nothing to --install")
+        load_model(args.judge)  # a missing or wrong model file fails before the streams are built
     manifest = args.data / "manifest.csv"
     clips = load_manifest(manifest)
     if args.limit:
