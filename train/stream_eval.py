@@ -34,6 +34,11 @@ class WindowScores:
     window_samples: int
     sample_rate: int
 
+    @property
+    def hop_samples(self) -> int:
+        """Samples between window starts (the window length for a single window)."""
+        return int(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else self.window_samples
+
 
 def score_stream(model: LoadedModel, stream: Stream, hop_samples: int, batch: int = 256) -> WindowScores:
     """Score windows of ``stream`` every ``hop_samples`` (last partial window zero-padded)."""
@@ -65,8 +70,7 @@ class Detection:
 
 def run_detector(scores: WindowScores, settings: DetectorSettings) -> list[Detection]:
     """Replay cached window scores through the monitor's :class:`CoughDetector`."""
-    hop = int(scores.starts[1] - scores.starts[0]) if len(scores.starts) > 1 else scores.window_samples
-    framing = Framing(scores.sample_rate, scores.window_samples, hop)
+    framing = Framing(scores.sample_rate, scores.window_samples, scores.hop_samples)
     detector = CoughDetector("cough", settings, framing)
     confirmed: list[int] = []
     found: list[Detection] = []
@@ -164,8 +168,7 @@ def false_alarm_sources(scores: WindowScores, stream: Stream, settings: Detector
     played clip (``stream.played``) that fills most of the event's highest-scoring window, or
     :data:`NOISE_FLOOR` when that window holds no clip."""
     _, false, _ = _match(run_detector(scores, settings), stream)
-    window = scores.window_samples
-    hop = int(scores.starts[1] - scores.starts[0]) if len(scores.starts) > 1 else window
+    window, hop = scores.window_samples, scores.hop_samples
     clip_starts = np.array([start for start, _, _ in stream.played], dtype=np.int64)
     sources = []
     for det in false:

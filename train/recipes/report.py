@@ -68,16 +68,15 @@ def false_alarm_table(result: dict[str, Any], rows: int = 12) -> str:
                        f"{_fmt(target['false_alarms_per_hour'], 1)} / h)")
     names = list((target or {}).get("sources", {})) or list(shipped)
     names += [name for name in shipped if name not in names]
+    cells = [shipped, *([target["sources"]] if target else [])]
     lines = ["| sound (dataset/category) | " + " | ".join(columns) + " |",
              "|---|" + "---:|" * len(columns)]
     for name in names[:rows]:
-        cells = [shipped, *([target["sources"]] if target else [])]
         lines.append(f"| {name} | " + " | ".join(
             _false_alarms(c[name]) if name in c else "0" for c in cells) + " |")
     if len(names) > rows:
         lines.append(f"| {len(names) - rows} more | " + " | ".join(
-            str(sum(c[n]["false_alarms"] for n in names[rows:] if n in c))
-            for c in [shipped, *([target["sources"]] if target else [])]) + " |")
+            str(sum(c[n]["false_alarms"] for n in names[rows:] if n in c)) for c in cells) + " |")
     if not target:
         lines += ["", "No threshold reaches the target recall."]
     return "\n".join(lines) + "\n"
