@@ -20,12 +20,19 @@ from typing import Any, Final
 import onnx
 import torch
 
+from export.context_runs import ContextRunModel
 from export.errors import ExportError
 from export.frontend import MatmulLogMel
 from export.preflight import check_opset
 from export.settings import DEFAULT_OPSET
 from export.window_runs import WindowRunModel, run_hop_samples
-from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, ModelInfo
+from monitor.modelfile import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    STATE_INPUT_NAME,
+    STATE_OUTPUT_NAME,
+    ModelInfo,
+)
 from train.models import Checkpoint, ScoringModel
 
 log = logging.getLogger(__name__)
@@ -50,8 +57,14 @@ def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -
         name=str(checkpoint.extra.get("model_name", f"coughwatch-{config.preset}")),
         preset=config.preset,
         run_hop_samples=run_hop_samples(config),
+        state_size=state_size(checkpoint),
         extra=dict(extra or {}),
     )
+
+
+def state_size(checkpoint: Checkpoint) -> int:
+    """Floats of state a context model carries from run to run; 0 for the others."""
+    return checkpoint.build().body.context.state_size if checkpoint.config.architecture == "stream_ctx" else 0
 
 
 def export_onnx(
@@ -89,12 +102,19 @@ def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     shapes: dict[int, Any] = {0: batch}
     model: torch.nn.Module = scoring
-    example = (torch.zeros(2, spec.window_samples),)
+    example: tuple[torch.Tensor, ...] = (torch.zeros(2, spec.window_samples),)
+    dynamic: tuple[dict[int, Any], ...] = (shapes,)
+    names = ([INPUT_NAME], [OUTPUT_NAME])
     if run_hop := run_hop_samples(checkpoint.config):  # [batch, window + k * run_hop] -> [batch * (k + 1), n]
         model = WindowRunModel(scoring).eval()
         extra_hops = torch.export.Dim("extra_hops", min=0, max=MAX_BATCH)
         shapes[1] = spec.window_samples + run_hop * extra_hops
         example = (torch.zeros(2, spec.window_samples + 3 * run_hop),)
+    if checkpoint.config.architecture == "stream_ctx":  # + state [batch, state_size] in and out
+        model = ContextRunModel(scoring).eval()
+        example = (*example, torch.zeros(2, model.state_size))
+        dynamic = (shapes, {0: batch})
+        names = ([INPUT_NAME, STATE_INPUT_NAME], [OUTPUT_NAME, STATE_OUTPUT_NAME])
     try:
         with warnings.catch_warnings(), redirect_stdout(io.StringIO()), _quiet("torch.onnx"):
             warnings.simplefilter("ignore")
@@ -103,9 +123,9 @@ def _trace(checkpoint: Checkpoint, opset: int) -> onnx.ModelProto:
                 example,
                 dynamo=True,
                 opset_version=opset,
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes=(shapes,),
+                input_names=names[0],
+                output_names=names[1],
+                dynamic_shapes=dynamic,
                 verbose=False,
             )
     except Exception as exc:  # the exporter raises many unrelated types

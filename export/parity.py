@@ -3,7 +3,8 @@
 Checks, on every export: ``onnx.checker`` on the saved file, then onnxruntime
 vs torch (float32, CPU) on the :mod:`export.probes` windows and the run's
 validation clips, batched, one window at a time and (models that score runs of
-windows) joined end to end as one run:
+windows) joined end to end as one run; a context model (state in and out) also fed that
+run window by window with its state carried, against torch over the whole run:
 
 * scores: max ``|onnx - torch|`` <= :data:`SCORE_TOLERANCE`;
 * log-mel (the graph's ``log_mel`` value, read through an extra output added
@@ -36,7 +37,7 @@ from export.errors import ParityError
 from export.onnx_export import LOG_MEL_NAME
 from export.probes import Window, stack
 from export.window_runs import run_hop_samples
-from monitor.modelfile import INPUT_NAME, OUTPUT_NAME
+from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, STATE_INPUT_NAME, STATE_OUTPUT_NAME
 from train.models import Checkpoint, ScoringModel
 
 SCORE_TOLERANCE: Final = 1e-4
@@ -128,9 +129,9 @@ def _compare(group: str, windows: list[Window], model: ScoringModel, shipped: or
              with_mel: ort.InferenceSession) -> GroupParity:
     batch = stack(windows)
     ref_scores, ref_mel = _torch_outputs(model, batch)
-    batched = np.concatenate([shipped.run([OUTPUT_NAME], {INPUT_NAME: c})[0] for c in _chunks(batch)])
-    single = np.concatenate([shipped.run([OUTPUT_NAME], {INPUT_NAME: row[None]})[0] for row in batch])
-    ort_mel = np.concatenate([with_mel.run([LOG_MEL_NAME], {INPUT_NAME: c})[0] for c in _chunks(batch)])
+    batched = np.concatenate([shipped.run([OUTPUT_NAME], _feed(shipped, c))[0] for c in _chunks(batch)])
+    single = np.concatenate([shipped.run([OUTPUT_NAME], _feed(shipped, row[None]))[0] for row in batch])
+    ort_mel = np.concatenate([with_mel.run([LOG_MEL_NAME], _feed(with_mel, c))[0] for c in _chunks(batch)])
     per_window = np.maximum(np.abs(batched - ref_scores), np.abs(single - ref_scores)).max(axis=1)
     gated, power, everything = _mel_diffs(ref_mel, ort_mel, model.net.config.spec.log)
     run_diff = _run_diff(model, shipped, batch)
@@ -148,9 +149,43 @@ def _run_diff(model: ScoringModel, shipped: ort.InferenceSession, batch: np.ndar
     audio = batch[:_RUN_WINDOWS].reshape(-1)
     windows = np.ascontiguousarray(sliding_window_view(audio, batch.shape[1])[::hop])
     run = audio[: (len(windows) - 1) * hop + batch.shape[1]]
+    if _state_size(shipped):
+        return _context_run_diff(model, shipped, run, batch.shape[1], hop)
     got = shipped.run([OUTPUT_NAME], {INPUT_NAME: run[None, :]})[0]
     ref, _ = _torch_outputs(model, windows)
     return float(np.abs(got - ref).max())
+
+
+def _context_run_diff(model: ScoringModel, shipped: ort.InferenceSession, run: np.ndarray,
+                      window: int, hop: int) -> float:
+    """max |onnx - torch| of a context model over ``run`` from a zero state: onnxruntime fed the
+    run whole and window by window (state carried), torch over the whole run."""
+    with torch.inference_mode():
+        x = torch.from_numpy(run[None, :])
+        logits, _, _ = model.net.sequence(x, model.net.body.context.initial_state(1))
+        ref = torch.sigmoid(logits[0]).numpy()
+    whole = shipped.run([OUTPUT_NAME], _feed(shipped, run[None, :]))[0]
+    state = np.zeros((1, _state_size(shipped)), np.float32)
+    pieces = []
+    for start in range(0, len(run) - window + 1, hop):
+        scores, state = shipped.run([OUTPUT_NAME, STATE_OUTPUT_NAME],
+                                    {INPUT_NAME: run[None, start:start + window], STATE_INPUT_NAME: state})
+        pieces.append(scores)
+    return float(max(np.abs(whole - ref).max(), np.abs(np.concatenate(pieces) - ref).max()))
+
+
+def _state_size(session: ort.InferenceSession) -> int:
+    """Floats of state of a context model's session; 0 for a stateless one."""
+    state = next((i for i in session.get_inputs() if i.name == STATE_INPUT_NAME), None)
+    return int(state.shape[1]) if state is not None else 0
+
+
+def _feed(session: ort.InferenceSession, waveform: np.ndarray) -> dict[str, np.ndarray]:
+    """The inputs for ``waveform`` rows, each at the start of a stream (zero state, if any)."""
+    feed = {INPUT_NAME: waveform}
+    if size := _state_size(session):
+        feed[STATE_INPUT_NAME] = np.zeros((len(waveform), size), np.float32)
+    return feed
 
 
 def _torch_outputs(model: ScoringModel, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,12 @@ Graph contract:
   ``[batch, window_samples + k * run_hop_samples]``; the output is then
   ``[batch * (k + 1), len(labels)]``, one row per window, windows ``run_hop_samples``
   apart (row-major). The graph computes each log-mel frame once for the whole run.
+* optional state (``state_size`` > 0 in the metadata, context models): a second input
+  ``state`` float32 ``[batch, state_size]`` and a second output ``state_out`` of the same
+  shape. A stream's first run gets zeros; each later run gets the previous run's
+  ``state_out`` and must start at the window after the previous run's last one (windows
+  ``run_hop_samples`` apart, in order). Scores then depend on the stream so far, not on how
+  it was cut into runs.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ FORMAT_VERSION: Final = 1
 KEY_PREFIX: Final = "coughwatch."
 INPUT_NAME: Final = "waveform"
 OUTPUT_NAME: Final = "scores"
+STATE_INPUT_NAME: Final = "state"
+STATE_OUTPUT_NAME: Final = "state_out"
 TASKS: Final = ("binary", "regression", "multiclass")
 
 DETECTOR_KEYS: Final = (
@@ -100,6 +108,9 @@ class ModelInfo:
     run_hop_samples: int = 0
     """> 0 when the graph also scores runs of windows this many samples apart (see
     the module docstring); 0: one window per input row only."""
+    state_size: int = 0
+    """> 0 for a context model: floats of state carried from run to run (see the module
+    docstring); such a model is scored at ``run_hop_samples`` only."""
     format_version: int = FORMAT_VERSION
     extra: dict[str, str] = field(default_factory=dict)
     """Free-form metadata (metrics, data hash, versions, recipe, created_utc)."""
@@ -140,6 +151,8 @@ class ModelInfo:
         }
         if self.run_hop_samples:
             props["run_hop_samples"] = str(self.run_hop_samples)
+        if self.state_size:
+            props["state_size"] = str(self.state_size)
         props.update(self.extra)
         return {KEY_PREFIX + k: v for k, v in props.items()}
 
@@ -161,6 +174,7 @@ class ModelInfo:
             )
             threshold = float(ours["threshold"])
             run_hop = int(ours.get("run_hop_samples", "0"))
+            state_size = int(ours.get("state_size", "0"))
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelFileError(f"{source}: unreadable metadata ({exc})") from None
         if version != FORMAT_VERSION:
@@ -174,7 +188,9 @@ class ModelInfo:
         _check(set(event_labels) <= set(labels), source, "event_labels not among labels")
         _check(math.isfinite(threshold) and 0.0 <= threshold <= 1.0, source, "threshold not in [0, 1]")
         _check(0 <= run_hop <= spec.window_samples, source, f"run_hop_samples {run_hop} not in [0, window]")
-        known = set(_REQUIRED_KEYS) | {"event_labels", "name", "preset", "run_hop_samples"}
+        _check(state_size >= 0 and (state_size == 0 or run_hop > 0), source,
+               f"state_size {state_size} needs run_hop_samples > 0")
+        known = set(_REQUIRED_KEYS) | {"event_labels", "name", "preset", "run_hop_samples", "state_size"}
         extra = {k: v for k, v in ours.items() if k not in known}
         return cls(
             spec=spec,
@@ -185,6 +201,7 @@ class ModelInfo:
             name=ours.get("name", "coughwatch"),
             preset=ours.get("preset", ""),
             run_hop_samples=run_hop,
+            state_size=state_size,
             format_version=version,
             extra=extra,
         )
@@ -265,9 +282,13 @@ def load_model(path: Path | str | None = None, threads: int = 1) -> LoadedModel:
 
 def _check_signature(session: Any, info: ModelInfo, source: str) -> None:
     inputs, outputs = session.get_inputs(), session.get_outputs()
-    if len(inputs) != 1 or inputs[0].name != INPUT_NAME:
+    expected = [INPUT_NAME, STATE_INPUT_NAME] if info.state_size else [INPUT_NAME]
+    if [i.name for i in inputs] != expected:
         names = [i.name for i in inputs]
-        raise ModelFileError(f"{source}: expected one input '{INPUT_NAME}', found {names}")
+        wanted = "inputs 'waveform' and 'state'" if info.state_size else f"one input '{INPUT_NAME}'"
+        raise ModelFileError(f"{source}: expected {wanted}, found {names}")
+    if info.state_size:
+        _check_state(inputs[1], outputs, info.state_size, source)
     shape = inputs[0].shape
     if inputs[0].type != "tensor(float)" or len(shape) != 2:
         raise ModelFileError(
@@ -293,3 +314,16 @@ def _check_signature(session: Any, info: ModelInfo, source: str) -> None:
         raise ModelFileError(
             f"{source}: '{OUTPUT_NAME}' has {n_out} columns but {len(info.labels)} labels"
         )
+
+
+def _check_state(state_input: Any, outputs: Any, state_size: int, source: str) -> None:
+    """A context model's ``state`` input and ``state_out`` output are float32 ``[batch, state_size]``."""
+    out = next((o for o in outputs if o.name == STATE_OUTPUT_NAME), None)
+    for value, name in ((state_input, STATE_INPUT_NAME), (out, STATE_OUTPUT_NAME)):
+        if value is None:
+            raise ModelFileError(f"{source}: metadata declares state but the graph has no '{name}'")
+        shape = value.shape
+        if value.type != "tensor(float)" or len(shape) != 2 or (
+                isinstance(shape[1], int) and shape[1] != state_size):
+            raise ModelFileError(f"{source}: '{name}' must be float32 [batch, {state_size}], "
+                                 f"found {value.type} {shape}")

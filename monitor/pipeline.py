@@ -25,6 +25,7 @@ import numpy as np
 
 from monitor.context import StreamContext
 from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
+from monitor.errors import ConfigError
 from monitor.ringbuffer import RingBuffer
 from monitor.scorer import Scorer
 from monitor.sinks import EventSink
@@ -68,6 +69,11 @@ class Pipeline:
         stats_interval_s: float | None = None,
     ) -> None:
         info = scorer.model.info
+        if scorer.stateful and hop_samples != info.run_hop_samples:
+            raise ConfigError(f"{info.name} is a context model: it scores every "
+                              f"{1000 * info.run_hop_samples / info.spec.sample_rate:g} ms only "
+                              f"(asked for {1000 * hop_samples / info.spec.sample_rate:g} ms)")
+        scorer.reset()  # a new stream
         self.framing = Framing(info.spec.sample_rate, info.spec.window_samples, hop_samples)
         self.scorer, self.context, self.sinks = scorer, context, list(sinks)
         self.score_listeners = list(score_listeners)

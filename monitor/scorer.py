@@ -6,6 +6,12 @@ or in batches gives the same numbers; batches just amortise the call overhead
 when replaying faster than real time. Models that declare ``run_hop_samples``
 also take consecutive windows as one run of audio and compute each log-mel frame
 once (:meth:`Scorer.score_consecutive`), again with the same numbers.
+
+A context model (``state_size`` > 0) also remembers the stream so far: the scorer
+carries its state from one :meth:`Scorer.score_consecutive` call to the next, so
+consecutive windows must come in order, at the model's hop, and :meth:`Scorer.reset`
+starts a new stream. Window by window (live) or in runs of any length (replay), the
+scores are the same.
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from typing import Final
 import numpy as np
 
 from monitor.errors import ModelFileError
-from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, LoadedModel
+from monitor.modelfile import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    STATE_INPUT_NAME,
+    STATE_OUTPUT_NAME,
+    LoadedModel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,17 @@ class Scorer:
         self.window_samples = model.info.spec.window_samples
         self.labels = model.info.labels
         self._session = model.session
+        self._state_size = model.info.state_size
+        self._state = np.zeros((1, self._state_size), np.float32)
+
+    @property
+    def stateful(self) -> bool:
+        """True for a context model: scores depend on the windows before."""
+        return self._state_size > 0
+
+    def reset(self) -> None:
+        """Start a new stream: a context model forgets the windows before."""
+        self._state = np.zeros((1, self._state_size), np.float32)
 
     @property
     def n_labels(self) -> int:
@@ -62,8 +85,17 @@ class Scorer:
 
         When the model scores runs at this hop they go in as ONE run of
         ``window_samples + (n - 1) * hop_samples`` samples, so the graph computes
-        each log-mel frame once instead of ``window / hop`` times.
+        each log-mel frame once instead of ``window / hop`` times. A context model takes
+        them as the continuation of the stream so far (its hop only; ``ValueError`` otherwise).
         """
+        if self.stateful:
+            if hop_samples != self.model.info.run_hop_samples:
+                raise ValueError(f"a context model scores windows {self.model.info.run_hop_samples} "
+                                 f"samples apart, not {hop_samples}")
+            self._check_shape(windows)
+            if len(windows) == 0:
+                return np.zeros((0, self.n_labels), dtype=np.float32)
+            return self._run(join_run(windows, hop_samples)[None, :], len(windows), carry=True)
         if hop_samples != self.model.info.run_hop_samples or len(windows) < 2:
             return self.score(windows)
         self._check_shape(windows)
@@ -75,9 +107,20 @@ class Scorer:
                 f"windows must be [n, {self.window_samples}], got {list(windows.shape)}"
             )
 
-    def _run(self, feed_rows: np.ndarray, n_windows: int) -> np.ndarray:
-        """One ``session.run``: float32 ``[rows, samples]`` -> ``[n_windows, n_labels]``."""
-        (scores,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: feed_rows})
+    def _run(self, feed_rows: np.ndarray, n_windows: int, carry: bool = False) -> np.ndarray:
+        """One ``session.run``: float32 ``[rows, samples]`` -> ``[n_windows, n_labels]``.
+
+        A context model gets zeros as state for every row, or (``carry``, one row) the
+        stream's state, which the run then moves on."""
+        feed = {INPUT_NAME: feed_rows}
+        if not self.stateful:
+            (scores,) = self._session.run([OUTPUT_NAME], feed)
+        elif carry:
+            feed[STATE_INPUT_NAME] = self._state
+            scores, self._state = self._session.run([OUTPUT_NAME, STATE_OUTPUT_NAME], feed)
+        else:
+            feed[STATE_INPUT_NAME] = np.zeros((len(feed_rows), self._state_size), np.float32)
+            (scores,) = self._session.run([OUTPUT_NAME], feed)
         scores = np.asarray(scores, dtype=np.float32).reshape(n_windows, -1)
         if scores.shape[1] != self.n_labels:
             raise ModelFileError(

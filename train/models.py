@@ -18,7 +18,9 @@ from torch import nn
 from train.features import FeatureSpec, LogMel, WindowNorm
 
 TASKS: Final = ("binary", "regression", "multiclass")
-ARCHITECTURES: Final = ("seed_cnn", "bn_cnn", "stream_cnn")
+ARCHITECTURES: Final = ("seed_cnn", "bn_cnn", "stream_cnn", "stream_ctx")
+STREAMING: Final = ("stream_cnn", "stream_ctx")
+"""Architectures whose trunk runs once over a run of frames (:class:`StreamBody`)."""
 
 
 STREAM_STRIDE_FRAMES: Final = 8
@@ -61,11 +63,15 @@ class ModelConfig:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}")
         if not 0.0 < self.hop_fraction <= 1.0:
             raise ValueError(f"hop_fraction must be in (0, 1], not {self.hop_fraction}")
-        if self.architecture == "stream_cnn":
+        if self.architecture in STREAMING:
             if self.spec.center or self.spec.normalize != "none" or len(self.channels) != 4:
-                raise ValueError("stream_cnn needs center=False framing, normalize='none' and 4 conv blocks")
+                raise ValueError(f"{self.architecture} needs center=False framing, normalize='none' and 4 conv blocks")
             if stream_positions(self.spec.n_frames) < 1:
-                raise ValueError(f"stream_cnn needs more than {self.spec.n_frames} frames per window")
+                raise ValueError(f"{self.architecture} needs more than {self.spec.n_frames} frames per window")
+        if self.architecture == "stream_ctx" and self.hop_fraction * self.spec.window_samples != (
+                STREAM_STRIDE_FRAMES * self.spec.hop_length):
+            raise ValueError("stream_ctx scores one window per trunk position: hop_fraction must make the hop "
+                             f"{STREAM_STRIDE_FRAMES} STFT hops")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for checkpoints and metadata)."""
@@ -104,11 +110,15 @@ PRESETS: Final[dict[str, ModelConfig]] = {
         "default", "bn_cnn", FeatureSpec(normalize="window_mean"), (24, 32, 48, 64), dropout=0.2
     ),
     "fast": ModelConfig("fast", "stream_cnn", FAST_SPEC, (24, 32, 48, 64), dropout=0.2, hop_fraction=0.125),
+    "ctx": ModelConfig("ctx", "stream_ctx", FAST_SPEC, (24, 32, 48, 64), dropout=0.2, hop_fraction=0.125),
 }
 """``default`` is the bundled model's recipe. ``fast`` trades detection for replay speed and
 onset latency: a :class:`StreamBody` whose frames and convolutions are computed once for
 a run of windows, scored every 0.125 s (an hour of audio replays ~1.9x faster than with
-``default``, at twice the windows), at a measured cost in event recall (README, "The default model")."""
+``default``, at twice the windows), at a measured cost in event recall (README, "The default model").
+``ctx`` is ``fast``'s trunk with context across windows (:mod:`train.context`): a causal temporal
+stage whose state the monitor carries from hop to hop; trained on multi-second sequences
+(:mod:`train.sequences`), not on clips."""
 
 
 def preset_config(name: str, task: str, n_outputs: int, **spec_overrides: Any) -> ModelConfig:
@@ -257,11 +267,20 @@ class CoughNet(nn.Module):
             self.body: nn.Module = SeedBody(config.channels, spec.n_mels, spec.n_frames, config.n_outputs)
         elif config.architecture == "stream_cnn":
             self.body = StreamBody(config.channels, config.n_outputs, config.dropout)
+        elif config.architecture == "stream_ctx":
+            from train.context import ContextBody  # it builds on StreamBody, defined here
+
+            self.body = ContextBody(config.channels, config.n_outputs, config.dropout, stream_positions(spec.n_frames))
         else:
             self.body = BnBody(config.channels, config.n_outputs, config.dropout)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.body(self.norm(self.frontend(waveform)))
+
+    def sequence(self, waveform: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``stream_ctx`` only: a run of audio float32 ``[batch, window_samples + k * hop]`` and the
+        state before it -> (logits ``[batch, k + 1, n_outputs]``, aux logits, state after it)."""
+        return self.body.sequence(self.body.trunk(self.frontend(waveform)), state)
 
 
 class ScoringModel(nn.Module):

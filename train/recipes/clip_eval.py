@@ -16,6 +16,7 @@ import numpy as np
 import soxr
 
 from monitor.modelfile import LoadedModel
+from monitor.scorer import Scorer
 from train.cache import WaveformCache
 from train.data import Clip
 from train.metrics import average_precision, roc_auc
@@ -49,6 +50,7 @@ def clip_scores(model: LoadedModel, clips: Sequence[Clip], load: Loader, rate: i
     spec = model.info.spec
     column = list(model.info.labels).index(model.info.event_labels[0])
     hop = model.info.default_hop_samples
+    scorer = Scorer(model)
     out = []
     for clip in clips:
         wave = load(str(clip.path))
@@ -56,8 +58,12 @@ def clip_scores(model: LoadedModel, clips: Sequence[Clip], load: Loader, rate: i
             wave = soxr.resample(wave, rate, spec.sample_rate).astype(np.float32)
         if len(wave) < spec.window_samples:
             wave = np.pad(wave, (0, spec.window_samples - len(wave)))
-        frames = np.lib.stride_tricks.sliding_window_view(wave, spec.window_samples)[::hop]
-        scores = model.session.run(None, {"waveform": np.ascontiguousarray(frames)})[0][:, column]
+        frames = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(wave, spec.window_samples)[::hop])
+        if scorer.stateful:  # a context model hears each clip as a stream of its own
+            scorer.reset()
+            scores = scorer.score_consecutive(frames, hop)[:, column]
+        else:
+            scores = model.session.run(None, {"waveform": frames})[0][:, column]
         out.append((clip, float(scores.max())))
     return out
 

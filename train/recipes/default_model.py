@@ -27,7 +27,7 @@ import json
 import logging
 import shlex
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,8 +40,9 @@ from monitor.modelfile import load_model
 from train.augment import AugmentSettings
 from train.data import Clip, file_sha256, load_manifest
 from train.loop import train
-from train.recipes import attribution, clip_eval
+from train.recipes import attribution, clip_eval, room
 from train.recipes.report import write_reports
+from train.sequence_fit import EnsembleTeacher, SequenceTrainSettings, train_sequences
 from train.settings import KEEP_POLICIES, TUTORIAL_PRESETS, TrainSettings
 from train.split import split_indices
 from train.stream_eval import (
@@ -60,6 +61,8 @@ log = logging.getLogger("train.recipes.default_model")
 
 COUGH: Final = "cough"
 SAMPLE_RATE: Final = 16000
+CONTEXT_PRESETS: Final = ("ctx", "ctx-distilled")
+"""Trained on sequences (:mod:`train.sequence_fit`); ``ctx-distilled`` also on a teacher's soft scores."""
 POSITIVE_REPEATS: Final = 4
 """Each training cough clip appears this many times per epoch (fresh crops each time)."""
 THRESHOLDS: Final = tuple(float(t) for t in np.round(np.concatenate(
@@ -106,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compare", nargs="*", default=["seed", "seed-log"],
                         help="other presets trained on the same split for comparison (the tutorial's "
                         "seed and seed-log by default; fast trains like default)")
+    parser.add_argument("--presets", nargs="*", default=None,
+                        help="train exactly these presets (default: 'default' then --compare); the first "
+                        "is what --install ships as the default model")
     parser.add_argument("--install", action="store_true",
                         help="copy the default model + card into monitor/models/ and DATA_LICENSES.md to the repo")
     parser.add_argument("--cache-dir", type=Path, default=None, help="disk cache of decoded audio")
@@ -137,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train nothing: judge this model file (e.g. the shipped one after the "
                         "evaluation changed) on the same split and streams, as 'default' in report.json "
                         "and report.md; the file is left as it is")
+    parser.add_argument("--room", type=Path, default=None, metavar="AMICOUGH_DIR",
+                        help="amicough folder: train default (and fast) on its training series too, and "
+                        "judge every model on its validation series as room streams (one per microphone)")
+    parser.add_argument("--teacher", type=Path, nargs="+", default=None, metavar="MODEL.onnx",
+                        help="ctx-distilled: stateless model files whose mean score is the soft target "
+                        "(default: the default model trained in this run)")
+    parser.add_argument("--ctx-epochs", type=int, default=16,
+                        help="epochs for the context model (--compare ctx)")
+    parser.add_argument("--ctx-sequences", type=int, default=2000,
+                        help="training sequences (6 s each) per epoch for the context model")
     parser.add_argument("--limit", type=int, default=None,
                         help="smoke test: at most N clips per dataset and label (not for the shipped model)")
     return parser
@@ -174,17 +190,23 @@ def build_streams(val: list[Clip], load: Any, seed: int) -> tuple[Stream, Stream
 
 
 def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips: list[Clip],
-                 val_clips: list[Clip], manifest_sha: str, stream_clips: list[Clip]) -> Path:
+                 val_clips: list[Clip], manifest_sha: str, stream_clips: list[Clip],
+                 room_clips: list[Clip] = (), room_raw: list[Clip] = ()) -> Path:
     """Train one preset on the fixed split; return its run folder.
 
     The tutorial presets keep the tutorial's data (the clips, first window, no
-    augmentation); ``default`` (and ``fast``) add oversampled coughs and the training streams.
+    augmentation); ``default`` (and ``fast``) add oversampled coughs, the training streams
+    and the room training clips (:mod:`train.recipes.room`, coughs oversampled alike).
+    ``ctx`` trains on sequences (:func:`train_context`) from ``train_clips`` and the raw
+    amicough training clips ``room_raw``.
     """
     run_dir = args.out / preset
+    if preset in CONTEXT_PRESETS:
+        return train_context(args, run_dir, train_clips, manifest_sha, room_raw, teachers=_teachers(args, preset))
     tutorial = preset in TUTORIAL_PRESETS
     clips = train_clips if tutorial else (
         _oversample(train_clips, args.positive_repeats) + hard_negatives(train_clips, args.hard_negative, strict=not args.limit)
-        + stream_clips * TRAIN_STREAM_REPEATS)
+        + stream_clips * TRAIN_STREAM_REPEATS + _oversample(list(room_clips), args.positive_repeats))
     augment = AugmentSettings(mix_probability=args.cough_mix_probability, snr_db=tuple(args.snr_db),
                               segment_probability=args.segment_probability,
                               negative_segment_probability=args.negative_segment_probability,
@@ -203,6 +225,34 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
     log.info("training %s for %d epochs", preset, epochs)
     train(settings, clips, val_clips)
     return run_dir
+
+
+def train_context(args: argparse.Namespace, run_dir: Path, train_clips: list[Clip], manifest_sha: str,
+                  room_raw: list[Clip], teachers: list[Path] = ()) -> Path:
+    """The context model (``ctx``) trained on multi-second sequences, distilled from ``teachers``
+    (exported models whose mean score is the soft target) when given; returns its run folder."""
+    settings = SequenceTrainSettings(
+        out_dir=run_dir, epochs=args.ctx_epochs, sequences_per_epoch=args.ctx_sequences, seed=args.train_seed,
+        cache_dir=args.cache_dir,
+        provenance={"recipe": "train.recipes.default_model",
+                    "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
+                    "manifest_sha256": manifest_sha})
+    log.info("training %s for %d epochs of %d sequences%s", run_dir.name, args.ctx_epochs, args.ctx_sequences,
+             f", distilled from {', '.join(map(str, teachers))}" if teachers else "")
+    teacher = EnsembleTeacher(teachers) if teachers else None
+    return train_sequences(settings, train_clips, room_raw, teacher)
+
+
+def _teachers(args: argparse.Namespace, preset: str) -> list[Path]:
+    """Teacher model files for ``ctx-distilled``: ``--teacher`` files, else this run's ``default``."""
+    if preset != "ctx-distilled":
+        return []
+    teachers = args.teacher or [args.out / "default" / "model.onnx"]
+    missing = [str(t) for t in teachers if not Path(t).is_file()]
+    if missing:
+        raise ConfigError(f"ctx-distilled: no teacher model {', '.join(missing)} (train default first or "
+                          "pass --teacher)")
+    return teachers
 
 
 def _limit(clips: list[Clip], per_stratum: int, seed: int) -> list[Clip]:
@@ -270,8 +320,10 @@ def _oversample(clips: list[Clip], repeats: int) -> list[Clip]:
     return clips + coughs * (repeats - 1)
 
 
-def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load: Any) -> dict[str, Any]:
-    """Clip and stream figures of one exported model, operating point chosen on the streams."""
+def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load: Any,
+          rooms: RoomJudging | None = None) -> dict[str, Any]:
+    """Clip and stream figures of one exported model, operating point chosen on the streams;
+    with ``rooms``, also its figures on the room streams at that same point."""
     model = load_model(onnx_path)
     hop = model.info.default_hop_samples  # as the monitor scores
     clips = clip_eval.clip_scores(model, val, load, SAMPLE_RATE)
@@ -305,6 +357,7 @@ def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load
             "sources": trace_false_alarms(scored, at_target, categories)}
     return {
         "model": str(onnx_path),
+        **({"room_streams": judge_rooms(model, rooms, chosen, sweep)} if rooms else {}),
         "clip": clip_eval.clip_metrics(clips, chosen.threshold_on),
         "operating_point": {k: getattr(chosen, k) for k in (
             "threshold_on", "threshold_off", "onset_k", "onset_n", "min_duration_s", "merge_gap_s", "refractory_s")},
@@ -315,6 +368,38 @@ def judge(onnx_path: Path, val: list[Clip], streams: tuple[Stream, Stream], load
         "onset_rules": rules,
         "false_alarms": false_alarms,
     }
+
+
+@dataclass(frozen=True)
+class RoomJudging:
+    """The room validation streams and what their clips are (for the false-alarm trace)."""
+
+    streams: dict[str, Stream]
+    """mic -> stream (:func:`train.recipes.room.room_streams`)."""
+    categories: dict[str, str]
+    """clip path -> category (:func:`train.recipes.room.room_categories`)."""
+
+
+def judge_rooms(model: Any, rooms: RoomJudging, chosen: DetectorSettings,
+                sweep: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per microphone: event recall (overall and per category), false alarms (count, per hour,
+    by category) at the operating point ``chosen`` on the other streams; and the recall at the
+    threshold where the other streams' recall first reaches :data:`TARGET_RECALL`."""
+    hop = model.info.default_hop_samples
+    reaching = [r["threshold"] for r in sweep if (r["positive"]["recall"] or 0.0) >= TARGET_RECALL]
+    out: dict[str, Any] = {}
+    for mic, stream in rooms.streams.items():
+        stream = clip_eval.at_model_rate(stream, model.info.spec.sample_rate)
+        scores = score_stream(model, stream, hop)
+        result = evaluate(scores, stream, chosen).to_dict()
+        result["recall_by_category"] = recall_by_source(scores, stream, chosen)
+        result["false_alarms_by_category"] = trace_false_alarms(((scores, stream),), chosen, rooms.categories)
+        result["coughs"] = len(stream.truth)
+        if reaching:
+            result["recall_at_target_threshold"] = evaluate(
+                scores, stream, with_threshold(chosen, max(reaching))).recall
+        out[mic] = result
+    return out
 
 
 def trace_false_alarms(scored: tuple[tuple[WindowScores, Stream], ...], settings: DetectorSettings,
@@ -358,6 +443,22 @@ def finalize(run_dir: Path, result: dict[str, Any], out: Path) -> Path:
     return out
 
 
+def _rooms(args: argparse.Namespace, load: Any) -> tuple[list[Clip], RoomJudging | None]:
+    """(amicough training clips, the room streams to judge on) for ``--room``; ([], None) without."""
+    if args.room is None:
+        return [], None
+    clips = room.load_room_clips(args.room)
+    if args.limit:  # a few clips of each series and label, so the split still has both classes
+        kept: dict[tuple[str | None, str], int] = {}
+        clips = [c for c in clips if kept.setdefault((c.group, c.label), 0) < 4
+                 and not kept.update({(c.group, c.label): kept[(c.group, c.label)] + 1})]
+    room_train, room_val = room.split_room(clips, args.seed)
+    streams = room.room_streams(room_val, load, SAMPLE_RATE)
+    log.info("room: %d training clips, validation streams %s", len(room_train), ", ".join(
+        f"{mic} {s.duration_s / 60:.1f} min with {len(s.truth)} coughs" for mic, s in streams.items()))
+    return room_train, RoomJudging(streams, room.room_categories(room_val))
+
+
 def _plain(value: Any) -> Any:
     """JSON round trip: numpy scalars -> Python (checkpoints unpickle plain Python only)."""
     return json.loads(json.dumps(value, default=float))
@@ -390,19 +491,22 @@ def run(args: argparse.Namespace) -> int:
     streams = build_streams(val_clips, load, args.seed)
     log.info("streams: negative %.2f h, positive %.2f h with %d coughs",
              streams[0].duration_s / 3600, streams[1].duration_s / 3600, len(streams[1].truth))
+    room_train, rooms = _rooms(args, load)
     results: dict[str, Any] = {}
     if args.judge is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        results["default"] = judge(args.judge, val_clips, streams, load)
+        results["default"] = judge(args.judge, val_clips, streams, load, rooms)
         (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
     else:
         stream_clips = training_streams(train_clips, load, args.out, args.seed)
-        for preset in ["default", *args.compare]:
+        room_clips = room.room_training_clips(room_train, load, SAMPLE_RATE, args.out) if room_train else []
+        for preset in dict.fromkeys(args.presets or ["default", *args.compare]):
             epochs = args.seed_epochs if preset in TUTORIAL_PRESETS else args.epochs
-            run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips)
+            run_dir = train_preset(preset, epochs, args, train_clips, val_clips, manifest_sha, stream_clips,
+                                   room_clips, room_train)
             probe = run_dir / "model.onnx"
             run_export(ExportSettings(run=run_dir, out=probe))
-            results[preset] = judge(probe, val_clips, streams, load)
+            results[preset] = judge(probe, val_clips, streams, load, rooms)
             finalize(run_dir, results[preset], probe)
             (args.out / "report.json").write_text(json.dumps(results, indent=1, default=str))
     summary = {"manifest_sha256": manifest_sha, "seed": args.seed,
@@ -411,8 +515,11 @@ def run(args: argparse.Namespace) -> int:
                "n_val": len(val_clips), "streams": {
                    "negative_h": streams[0].duration_s / 3600, "positive_h": streams[1].duration_s / 3600,
                    "coughs": len(streams[1].truth)}}
+    if rooms is not None:
+        summary["room"] = {"n_train_clips": len(room_train), "streams": {
+            mic: {"hours": stream.duration_s / 3600, "coughs": len(stream.truth)} for mic, stream in rooms.streams.items()}}
     write_reports(args.out, results, summary)
-    attribution.write_data_licenses(args.data, clips, args.out / "DATA_LICENSES.md")
+    attribution.write_data_licenses(args.data, clips + room_train, args.out / "DATA_LICENSES.md")
     if args.install:
         attribution.install(args.out, Path(__file__).resolve().parents[2])
     return 0

@@ -88,6 +88,38 @@ def _false_alarms(traced: dict[str, int]) -> str:
     return f"{traced['false_alarms']} ({clips} clip{'' if clips == 1 else 's'})" if clips else str(traced["false_alarms"])
 
 
+def room_table(results: dict[str, dict[str, Any]]) -> str:
+    """One row per model and microphone: room-stream recall and false alarms at the model's
+    operating point (chosen on the other streams); empty when no model was judged on rooms."""
+    rows = []
+    for name, r in results.items():
+        for mic, room in r.get("room_streams", {}).items():
+            rows.append(f"| {name} | {mic} | {room['coughs']} | {_fmt(room['recall'])} "
+                        f"| {_fmt(room.get('recall_at_target_threshold'))} | {room['false_alarms']} "
+                        f"| {_fmt(room['false_alarms_per_hour'], 1)} | {_fmt(room['hours'] * 60, 1)} |")
+    if not rows:
+        return ""
+    head = ("| model | microphone | coughs | event recall | recall at the 0.9-recall threshold "
+            "| false alarms | false alarms / h | minutes |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+    return head + "\n".join(rows) + "\n"
+
+
+def room_false_alarm_table(results: dict[str, dict[str, Any]]) -> str:
+    """False alarms on the room streams by category (throat clear its own row), per model."""
+    names = list(results)
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for name in names:
+        for room in results[name].get("room_streams", {}).values():
+            for category, traced in room["false_alarms_by_category"].items():
+                found[category][name] = found[category].get(name, 0) + traced["false_alarms"]
+    if not found:
+        return ""
+    lines = ["| sound (category) | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for category in sorted(found, key=lambda c: -sum(found[c].values())):
+        lines.append(f"| {category} | " + " | ".join(str(found[category].get(n, 0)) for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> Path:
     """``report.md`` in ``out``: the comparison table and the default model's per-source table."""
     streams = summary["streams"]
@@ -102,6 +134,12 @@ def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[s
         "<= 1 false alarm per hour over both streams; every figure comes from its exported ONNX file.\n",
         comparison_table(results),
     ]
+    room = room_table(results)
+    if room:
+        text += ["\n## Room streams (amicough validation series)\n",
+                 "The validation meeting series' clips back to back, one stream per microphone (high-passed "
+                 "at 50 Hz), truth = the annotated coughs; every figure at the model's operating point above.\n",
+                 room, "\nRoom false alarms by sound (both microphones):\n", room_false_alarm_table(results)]
     if "default" in results:
         text += ["\n## Default model per source\n", source_table(results["default"])]
         traced = false_alarm_table(results["default"])
