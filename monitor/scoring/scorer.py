@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 
 from monitor.errors import ModelFileError
-from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, LoadedModel
+from monitor.scoring.modelfile import INPUT_NAME, OUTPUT_NAME, LoadedModel
 
 log = logging.getLogger(__name__)
 
