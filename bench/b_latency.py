@@ -1,6 +1,6 @@
 """Benchmark ``latency``: one window scored alone (what the live path does each hop), 1 thread.
 
-Times :meth:`monitor.scorer.Scorer.score` on batch-1 windows cut from the
+Times :meth:`monitor.scoring.scorer.Scorer.score` on batch-1 windows cut from the
 generated recording, in a worker pinned to one core, after a warm-up.
 """
 

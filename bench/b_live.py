@@ -25,7 +25,7 @@ from bench.live_rig import LiveRig, monitor_install, monitor_python
 from bench.measure import cpu_seconds, median, memory_kib, percentile, run_worker
 from bench.models import BenchModel
 from bench.report import BenchResult
-from monitor.config import AudioSettings
+from monitor.config.settings import AudioSettings
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,8 @@ def _model_share(result: BenchResult, model: BenchModel, clips: list[Path]) -> l
 
     import soundfile
 
-    from monitor.cliargs import detection_settings
-    from monitor.modelfile import load_model
+    from monitor.config.cliargs import detection_settings
+    from monitor.scoring.modelfile import load_model
     from train.stream_eval import run_detector, score_stream
     from train.streams import Stream
 

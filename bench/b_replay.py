@@ -51,7 +51,7 @@ def run(ctx: Context) -> BenchResult:
         f"(taskset -c 0), onnxruntime 1 thread, replay's default batch of 32 windows, each model's "
         f"default hop (0.25 s); "
         f"throughput = audio s / median wall s of `cough-monitor replay` (in-process "
-        f"monitor.replay.run, model load included) over {repeats} run(s). Random-weight models "
+        f"monitor.commands.replay.run, model load included) over {repeats} run(s). Random-weight models "
         f"use their {EVENT_QUANTILES[0]}th/{EVENT_QUANTILES[1]}th score percentiles as on/off "
         f"thresholds so the event checks have events.")
     return result

@@ -1,6 +1,6 @@
 """Worker task ``breakdown``: where replay time goes, on the monitor's own pipeline.
 
-One replay is run through :class:`monitor.pipeline.Pipeline` exactly as
+One replay is run through :class:`monitor.scoring.pipeline.Pipeline` exactly as
 ``cough-monitor replay`` builds it, with timers wrapped around the pieces:
 decode (soundfile), mix-down + resample (soxr), scoring (onnxruntime) and the
 event detector; the rest (ring buffer framing, stats, dispatch) is the
@@ -22,14 +22,14 @@ import numpy as np
 
 from bench.ceiling import graph_macs
 from bench.replay_cli import START_TIME, replay_args
-from monitor import cliargs
+from monitor.audio.sources import FileSource
 from monitor.cli import build_parser
-from monitor.context import StreamContext
-from monitor.detector import Bout, CoughDetector, Onset
-from monitor.modelfile import load_model
-from monitor.pipeline import Pipeline
-from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer, join_run
-from monitor.sources import FileSource
+from monitor.config import cliargs
+from monitor.scoring.context import StreamContext
+from monitor.scoring.detector import Bout, CoughDetector, Onset
+from monitor.scoring.modelfile import load_model
+from monitor.scoring.pipeline import Pipeline
+from monitor.scoring.scorer import DEFAULT_BATCH_WINDOWS, Scorer, join_run
 
 PROFILE_BATCHES: Final = 12
 LOG_MEL: Final = "log_mel"

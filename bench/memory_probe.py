@@ -27,15 +27,15 @@ def task_imports(params: dict[str, Any]) -> dict[str, Any]:
     def load_and_score() -> None:
         import numpy as np
 
-        from monitor.modelfile import load_model
-        from monitor.scorer import Scorer
+        from monitor.scoring.modelfile import load_model
+        from monitor.scoring.scorer import Scorer
 
         model = load_model(params["model"], threads=1)
         Scorer(model).score(np.zeros((1, model.info.spec.window_samples), np.float32))
         state["model"] = model
 
     def build_settings() -> None:
-        from monitor.config_sources import ConfigSources, load_settings
+        from monitor.config.sources import ConfigSources, load_settings
 
         state["settings"] = load_settings(ConfigSources(environ={}))
 
@@ -43,7 +43,7 @@ def task_imports(params: dict[str, Any]) -> dict[str, Any]:
         ("numpy", lambda: importlib.import_module("numpy")),
         ("onnxruntime", lambda: importlib.import_module("onnxruntime")),
         ("msgspec", lambda: importlib.import_module("msgspec")),
-        ("listen settings (monitor.config, defaults built)", build_settings),
+        ("listen settings (monitor.config.settings, defaults built)", build_settings),
         ("listen CLI (monitor.cli, the listen subcommand only)",
          lambda: importlib.import_module("monitor.cli").build_parser(load=("listen",))),
         ("sounddevice + PortAudio (ALSA/PulseAudio plugins)",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from bench.testhelpers import fixture_module
-from monitor.modelfile import default_model_path
+from monitor.scoring.modelfile import default_model_path
 
 if TYPE_CHECKING:  # torch only where a model is exported
     from train.models import Checkpoint, CoughNet

@@ -1,4 +1,4 @@
-"""Worker tasks: ``cough-monitor replay`` itself, in-process (``monitor.replay.run``).
+"""Worker tasks: ``cough-monitor replay`` itself, in-process (``monitor.commands.replay.run``).
 
 ``replay``: the fast path, timed end to end (model load, decode, resample,
 scoring, detector, JSON output). ``paced``: the ``--realtime`` path with its
@@ -16,8 +16,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, Final
 
-from monitor import replay
 from monitor.cli import build_parser
+from monitor.commands import replay
 
 START_TIME: Final = "2026-01-01T00:00:00Z"
 """Fixed wall time of sample 0, so event ids are comparable between runs."""

@@ -1,9 +1,9 @@
 """Worker tasks on scoring alone: per-window latency, and runs vs one window per row.
 
-``latency``: :meth:`monitor.scorer.Scorer.score` on one window at a time (what
+``latency``: :meth:`monitor.scoring.scorer.Scorer.score` on one window at a time (what
 the live path does each hop), 1 onnxruntime thread, after a warm-up.
 
-``runs``: the same stream replayed through the real :class:`~monitor.pipeline.Pipeline`
+``runs``: the same stream replayed through the real :class:`~monitor.scoring.pipeline.Pipeline`
 with the model's runs (consecutive windows as one run of audio, each log-mel frame
 computed once) and with one window per input row, interleaved; reports times, the
 largest score difference and whether the events match.
@@ -19,14 +19,14 @@ import numpy as np
 
 from bench.breakdown import stream_windows
 from bench.replay_cli import START_TIME
-from monitor import cliargs
-from monitor.context import StreamContext
-from monitor.detector import DetectorSettings, Framing
-from monitor.modelfile import load_model
-from monitor.outputs import EventRecorder
-from monitor.pipeline import Pipeline
-from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer
-from monitor.sources import FileSource
+from monitor.audio.sources import FileSource
+from monitor.config import cliargs
+from monitor.output.local import EventRecorder
+from monitor.scoring.context import StreamContext
+from monitor.scoring.detector import DetectorSettings, Framing
+from monitor.scoring.modelfile import load_model
+from monitor.scoring.pipeline import Pipeline
+from monitor.scoring.scorer import DEFAULT_BATCH_WINDOWS, Scorer
 
 WARMUP_CALLS: Final = 20
 
@@ -84,7 +84,7 @@ def task_runs(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _block_s(framing: Framing) -> float:
-    """Fast replay's block length (``monitor.replay``: about one batch of windows per block)."""
+    """Fast replay's block length (``monitor.commands.replay``: about one batch of windows per block)."""
     return max(1.0, DEFAULT_BATCH_WINDOWS * framing.hop_samples / framing.sample_rate)
 
 

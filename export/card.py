@@ -19,7 +19,7 @@ import onnxruntime as ort
 from export.metadata import NOT_RECORDED
 from export.parity import ParityReport
 from export.quantize import QuantReport
-from monitor.modelfile import LoadedModel
+from monitor.scoring.modelfile import LoadedModel
 
 CARD_SUFFIX: Final = ".md"
 

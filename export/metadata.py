@@ -1,6 +1,6 @@
 """The provenance and metrics written into ``metadata_props`` next to the contract keys.
 
-:mod:`monitor.modelfile` defines the required keys (format version, feature
+:mod:`monitor.scoring.modelfile` defines the required keys (format version, feature
 spec, task, labels, event labels, threshold, name, preset); this module adds
 the free-form ones, all strings (structures JSON-encoded):
 
@@ -23,7 +23,7 @@ from typing import Any, Final
 import torch
 import torchaudio
 
-from monitor.modelfile import json_extra
+from monitor.scoring.modelfile import json_extra
 from train.models import Checkpoint
 
 OPTIONAL_KEYS: Final = (

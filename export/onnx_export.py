@@ -1,6 +1,6 @@
 """Write a checkpoint as ONE ONNX file: LogMel front end + network + activation.
 
-Graph I/O and metadata keys follow :mod:`monitor.modelfile`. Inside the graph
+Graph I/O and metadata keys follow :mod:`monitor.scoring.modelfile`. Inside the graph
 the front end's output (log-mel ``[batch, 1, n_mels, n_frames]``) is the value
 named :data:`LOG_MEL_NAME`, so parity checks and quantisation can find it; the
 exporter's per-node debug metadata (stack traces holding machine paths) is
@@ -26,7 +26,7 @@ from export.frontend import MatmulLogMel
 from export.preflight import check_opset
 from export.settings import DEFAULT_OPSET
 from export.window_runs import WindowRunModel, run_hop_samples
-from monitor.modelfile import (
+from monitor.scoring.modelfile import (
     INPUT_NAME,
     OUTPUT_NAME,
     STATE_INPUT_NAME,

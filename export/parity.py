@@ -37,7 +37,7 @@ from export.errors import ParityError
 from export.onnx_export import LOG_MEL_NAME
 from export.probes import Window, stack
 from export.window_runs import run_hop_samples
-from monitor.modelfile import INPUT_NAME, OUTPUT_NAME, STATE_INPUT_NAME, STATE_OUTPUT_NAME
+from monitor.scoring.modelfile import INPUT_NAME, OUTPUT_NAME, STATE_INPUT_NAME, STATE_OUTPUT_NAME
 from train.models import Checkpoint, ScoringModel
 
 SCORE_TOLERANCE: Final = 1e-4

@@ -28,7 +28,7 @@ from export.quantize import QuantReport, compare, enforce, quantize_int8
 from export.runs import load_checkpoint
 from export.settings import ExportSettings
 from monitor.errors import ModelFileError
-from monitor.modelfile import LoadedModel, load_model
+from monitor.scoring.modelfile import LoadedModel, load_model
 from train.models import Checkpoint
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from onnxruntime import quantization as oq
 from export.errors import ExportError, QuantizeRefused
 from export.onnx_export import LOG_MEL_NAME
 from export.probes import Window, stack
-from monitor.modelfile import INPUT_NAME, KEY_PREFIX, OUTPUT_NAME
+from monitor.scoring.modelfile import INPUT_NAME, KEY_PREFIX, OUTPUT_NAME
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,12 @@ class Subcommand(NamedTuple):
 
 SUBCOMMANDS: Final[dict[str, Subcommand]] = {
     "replay": Subcommand(
-        "monitor.replay", "score audio files through the live pipeline; JSON events on stdout"),
-    "info": Subcommand("monitor.info", "print a model's metadata"),
+        "monitor.commands.replay",
+        "score audio files through the live pipeline; JSON events on stdout"),
+    "info": Subcommand("monitor.commands.info", "print a model's metadata"),
     "listen": Subcommand(  # live helper: the daemon
-        "monitor.listen", "listen to a microphone and report cough events (the daemon)"),
-    "devices": Subcommand("monitor.devices", "list audio input devices"),  # live helper
+        "monitor.commands.listen", "listen to a microphone and report cough events (the daemon)"),
+    "devices": Subcommand("monitor.commands.devices", "list audio input devices"),  # live helper
 }
 
 

@@ -15,7 +15,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from monitor.modelfile import FeatureSpecInfo, ModelInfo
+from monitor.scoring.modelfile import FeatureSpecInfo, ModelInfo
 
 
 def make_energy_model(

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.events import CoughEvent, stable_event_id
+from monitor.config.structs import settings_from
 from monitor.mqtt.settings import MqttSettings
 from monitor.mqtt.sink import MqttSink, make_mqtt_sink
-from monitor.settings_base import settings_from
+from monitor.output.events import CoughEvent, stable_event_id
 
 READY_TIMEOUT_S = 5.0
 STREAM_START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)

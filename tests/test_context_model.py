@@ -81,7 +81,7 @@ def test_context_changes_scores(ctx_checkpoint) -> None:
 
 
 def test_export_has_state_io_and_metadata(ctx_onnx: Path, ctx_checkpoint) -> None:
-    from monitor.modelfile import load_model
+    from monitor.scoring.modelfile import load_model
 
     model = load_model(ctx_onnx)
     state_size = ctx_checkpoint.build().body.context.state_size
@@ -92,8 +92,8 @@ def test_export_has_state_io_and_metadata(ctx_onnx: Path, ctx_checkpoint) -> Non
 
 
 def test_monitor_scorer_matches_torch_however_the_stream_is_cut(ctx_onnx: Path, ctx_checkpoint) -> None:
-    from monitor.modelfile import load_model
-    from monitor.scorer import Scorer
+    from monitor.scoring.modelfile import load_model
+    from monitor.scoring.scorer import Scorer
 
     audio = _stream(6.0)
     windows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(audio, WINDOW)[::HOP])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fx_audio import run_monitor
 
-from monitor.modelfile import DETECTOR_KEYS, default_model_path, load_model
+from monitor.scoring.modelfile import DETECTOR_KEYS, default_model_path, load_model
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "monitor" / "examples"
 SLACK_S = 1.0

@@ -12,7 +12,7 @@ from fx_export import FAKE_MANIFEST_SHA
 
 from export import cli, pipeline
 from export.parity import check_parity
-from monitor.modelfile import load_model
+from monitor.scoring.modelfile import load_model
 
 pytestmark = pytest.mark.train
 

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from monitor.errors import ModelFileError
-from monitor.modelfile import FORMAT_VERSION, FeatureSpecInfo, ModelInfo, load_model
+from monitor.scoring.modelfile import FORMAT_VERSION, FeatureSpecInfo, ModelInfo, load_model
 
 pytestmark = pytest.mark.train
 

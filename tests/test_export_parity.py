@@ -13,7 +13,7 @@ from export.errors import ParityError
 from export.onnx_export import LOG_MEL_NAME, export_onnx
 from export.parity import LOG_MEL_TOLERANCE, SCORE_TOLERANCE, check_parity
 from export.probes import parity_probes, synthetic_labelled
-from monitor.modelfile import load_model
+from monitor.scoring.modelfile import load_model
 
 pytestmark = pytest.mark.train
 

@@ -11,7 +11,7 @@ import pytest
 from export import cli
 from export.probes import parity_probes, stack
 from export.quantize import frontend_nodes, roc_auc
-from monitor.modelfile import load_model
+from monitor.scoring.modelfile import load_model
 
 pytestmark = pytest.mark.train
 

@@ -14,11 +14,11 @@ from fx_export import make_checkpoint
 
 from export.onnx_export import export_onnx
 from export.window_runs import run_hop_samples
-from monitor.context import StreamContext
-from monitor.detector import DetectorSettings
-from monitor.modelfile import load_model
-from monitor.pipeline import Pipeline
-from monitor.scorer import Scorer
+from monitor.scoring.context import StreamContext
+from monitor.scoring.detector import DetectorSettings
+from monitor.scoring.modelfile import load_model
+from monitor.scoring.pipeline import Pipeline
+from monitor.scoring.scorer import Scorer
 from train.models import preset_config
 
 pytestmark = pytest.mark.train

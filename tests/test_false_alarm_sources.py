@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from monitor.detector import DetectorSettings
-from monitor.modelfile import default_model_path
+from monitor.scoring.detector import DetectorSettings
+from monitor.scoring.modelfile import default_model_path
 from train.recipes import default_model
 from train.recipes.report import false_alarm_table
 from train.stream_eval import NOISE_FLOOR, WindowScores, evaluate, false_alarm_sources

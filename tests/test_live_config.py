@@ -11,12 +11,12 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from monitor.config import AudioSettings, DetectorOverrides, ListenSettings
-from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
+from monitor.config.introspect import field_descriptions
+from monitor.config.settings import AudioSettings, DetectorOverrides, ListenSettings
+from monitor.config.sources import ConfigErrors, ConfigSources, load_settings
+from monitor.config.structs import SettingsStruct
 from monitor.errors import ConfigError
 from monitor.mqtt.settings import MqttSettings, TlsSettings
-from monitor.settings_base import SettingsStruct
-from monitor.settings_types import field_descriptions
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "systemd" / "coughwatch.toml.example"
@@ -212,8 +212,8 @@ def test_listen_with_a_missing_model_is_one_clear_line(tmp_path):
 
 
 def test_live_modules_never_import_torch():
-    code = ("import sys, monitor.listen, monitor.devices, monitor.daemon, monitor.mic, "
-            "monitor.live_worker, monitor.live_reload, monitor.sdnotify; "
+    code = ("import sys, monitor.commands.listen, monitor.commands.devices, monitor.live.daemon, "
+            "monitor.audio.mic, monitor.live.worker, monitor.live.reload, monitor.live.sdnotify; "
             "sys.exit('torch' in sys.modules or 'sounddevice' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, "torch or sounddevice imported eagerly"

@@ -17,7 +17,7 @@ import pytest
 import soundfile
 from fx_notify import NotifySocket
 
-from monitor.mic_devices import NO_DEVICES_HINT
+from monitor.audio.mic_devices import NO_DEVICES_HINT
 from train.synth import cough_burst
 
 RATE_HZ = 16000

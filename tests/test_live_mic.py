@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from monitor.errors import AudioInputError
-from monitor.mic import MicBlock, Microphone, MicSettings
-from monitor.mic_devices import (
+from monitor.audio.mic import MicBlock, Microphone, MicSettings
+from monitor.audio.mic_devices import (
     NO_DEVICES_HINT,
     find_input_device,
     reinitialize,
     sounddevice_module,
 )
+from monitor.errors import AudioInputError
 
 RATE_HZ = 16000
 CLI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit(main())"]

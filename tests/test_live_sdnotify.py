@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sdnotify import STATUS_MAX_CHARS, Notifier, socket_address, watchdog_interval_s
+from monitor.live.sdnotify import STATUS_MAX_CHARS, Notifier, socket_address, watchdog_interval_s
 
 
 @pytest.fixture

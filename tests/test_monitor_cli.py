@@ -18,7 +18,7 @@ import pytest
 from fx_audio import REPO, run_monitor, write_audio
 from fx_models import make_energy_model
 
-from monitor.modelfile import default_model_path
+from monitor.scoring.modelfile import default_model_path
 from train.synth import cough_stream
 
 SCHEMA = json.loads((REPO / "monitor/schemas/event.schema.json").read_text())
@@ -242,8 +242,11 @@ def test_the_monitor_never_imports_torch(cough_stream_wav, energy_model, tmp_pat
     code = f"""
 import sys
 import monitor.cli
-from monitor import (cliargs, context, detector, info, outputs, pipeline, plot, replay,
-                     ringbuffer, scorer, sources, stats)
+from monitor.audio import ringbuffer, sources
+from monitor.commands import info, plot, replay
+from monitor.config import cliargs
+from monitor.output import local
+from monitor.scoring import context, detector, pipeline, scorer, stats
 assert "torch" not in sys.modules, "import"
 rc = monitor.cli.main(["replay", {str(cough_stream_wav[0])!r}, "--model", {str(energy_model)!r},
                        "--summary", "--plot", {str(tmp_path / "p.png")!r},

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.cli import SUBCOMMANDS, build_parser
 
-HEAVY_FOR_LISTEN = ("monitor.replay", "monitor.plot", "monitor.sources", "soundfile", "soxr",
+HEAVY_FOR_LISTEN = ("monitor.commands.replay", "monitor.commands.plot", "monitor.audio.sources", "soundfile", "soxr",
                     "matplotlib", "jsonschema", "pydantic", "torch", "sounddevice", "paho")
 """Modules ``cough-monitor listen`` must not load at start (they cost resident memory)."""
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
 from monitor.errors import ConfigError
+from monitor.scoring.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
 
 FRAMING = Framing(sample_rate=100, window_samples=100, hop_samples=25)
 HI, MID, LO = 0.9, 0.4, 0.1  # on = 0.5, off = 0.35

@@ -12,15 +12,15 @@ import pytest
 from fx_audio import write_audio
 from fx_models import make_energy_model
 
-from monitor.context import StreamContext
-from monitor.detector import DetectorSettings
+from monitor.audio.sources import FileSource
 from monitor.errors import AudioInputError
-from monitor.modelfile import load_model
-from monitor.outputs import EventRecorder, ScoreRecorder
-from monitor.pipeline import Pipeline
-from monitor.scorer import Scorer
-from monitor.sinks import STATS_KEYS
-from monitor.sources import FileSource
+from monitor.output.local import EventRecorder, ScoreRecorder
+from monitor.output.sinks import STATS_KEYS
+from monitor.scoring.context import StreamContext
+from monitor.scoring.detector import DetectorSettings
+from monitor.scoring.modelfile import load_model
+from monitor.scoring.pipeline import Pipeline
+from monitor.scoring.scorer import Scorer
 from train.synth import cough_stream
 
 HOP = 4000  # a quarter of the energy model's 1 s window at 16 kHz

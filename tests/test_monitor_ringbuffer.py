@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.ringbuffer import RingBuffer
+from monitor.audio.ringbuffer import RingBuffer
 
 
 def reference_windows(signal: np.ndarray, window: int, hop: int) -> list[tuple[int, np.ndarray]]:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from fx_audio import write_audio
 
+from monitor.audio.sources import FileSource, StdinSource
 from monitor.errors import AudioInputError
-from monitor.sources import FileSource, StdinSource
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 

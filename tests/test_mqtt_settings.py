@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config.introspect import field_descriptions
+from monitor.config.invalid import InvalidSetting
+from monitor.config.structs import settings_from
 from monitor.errors import ConfigError
 from monitor.mqtt.cli import add_mqtt_arguments, mqtt_settings_from_args
 from monitor.mqtt.settings import MqttSettings, TlsSettings, load_password
 from monitor.mqtt.state_dir import default_state_dir, resolve_state_dir
-from monitor.settings_base import settings_from
-from monitor.settings_errors import InvalidSetting
-from monitor.settings_types import field_descriptions
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -111,7 +111,7 @@ def test_room_streams_put_the_truth_on_the_annotated_coughs(room_set: Path) -> N
 
 
 def test_recipe_judges_every_model_on_the_room_streams_too(room_set: Path, tmp_path: Path) -> None:
-    from monitor.modelfile import default_model_path
+    from monitor.scoring.modelfile import default_model_path
 
     write_dataset(tmp_path / "data", n_clips=60, seed=5)
     out = tmp_path / "out"

@@ -14,7 +14,7 @@ import torch
 import torchaudio
 from torch import nn
 
-from monitor.modelfile import FeatureSpecInfo
+from monitor.scoring.modelfile import FeatureSpecInfo
 
 NORMALIZATIONS: Final = ("none", "window_mean")
 

@@ -64,8 +64,8 @@ class EnsembleTeacher:
     (onnxruntime, each window on its own as the monitor scores stateless models)."""
 
     def __init__(self, paths: Sequence[Path], threads: int = 2) -> None:
-        from monitor.modelfile import load_model
-        from monitor.scorer import Scorer
+        from monitor.scoring.modelfile import load_model
+        from monitor.scoring.scorer import Scorer
 
         self.scorers = [Scorer(load_model(path, threads=threads)) for path in paths]
         for scorer in self.scorers:

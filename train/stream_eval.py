@@ -14,9 +14,9 @@ from typing import Any, Final
 
 import numpy as np
 
-from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
-from monitor.modelfile import LoadedModel
-from monitor.scorer import Scorer
+from monitor.scoring.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
+from monitor.scoring.modelfile import LoadedModel
+from monitor.scoring.scorer import Scorer
 from train.streams import Stream
 
 MATCH_TOLERANCE_S = 0.5
@@ -172,7 +172,7 @@ def false_alarm_sources(scores: WindowScores, stream: Stream, settings: Detector
     clip_starts = np.array([start for start, _, _ in stream.played], dtype=np.int64)
     sources = []
     for det in false:
-        # the bout's windows start from (start - (window - hop)) to (end - hop): see monitor.detector
+        # the bout's windows start from (start - (window - hop)) to (end - hop): see monitor.scoring.detector
         first, last = np.searchsorted(scores.starts, [det.start_sample - (window - hop), det.end_sample - hop + 1])
         peak = int(scores.starts[first + int(np.argmax(scores.scores[first:last]))])
         best, best_overlap = NOISE_FLOOR, 0

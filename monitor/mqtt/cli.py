@@ -11,15 +11,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.invalid import InvalidSetting
+from monitor.config.structs import settings_from
 from monitor.errors import ConfigError
 from monitor.mqtt.settings import DEFAULT_FLUSH_TIMEOUT_S, MqttSettings, TlsSettings
-from monitor.settings_base import settings_from
-from monitor.settings_errors import InvalidSetting
 
 if TYPE_CHECKING:
-    from monitor.modelfile import LoadedModel
     from monitor.mqtt.sink import MqttSink
-    from monitor.sinks import EventSink
+    from monitor.output.sinks import EventSink
+    from monitor.scoring.modelfile import LoadedModel
 
 
 def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:

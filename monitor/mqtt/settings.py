@@ -17,8 +17,8 @@ from typing import Annotated, Any, Final, Literal
 from msgspec import Meta
 from msgspec.structs import force_setattr
 
+from monitor.config.structs import SettingsStruct, to_builtins
 from monitor.errors import ConfigError
-from monitor.settings_base import SettingsStruct, to_builtins
 
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883

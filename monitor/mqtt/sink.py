@@ -1,4 +1,4 @@
-"""The MQTT output: an :class:`~monitor.sinks.EventSink` on top of :class:`Publisher`.
+"""The MQTT output: an :class:`~monitor.output.sinks.EventSink` on top of :class:`Publisher`.
 
 ``bout_started`` -> ``…/state`` ``ON``; ``bout_ended`` -> the event JSON on
 ``…/event`` (durable, QoS 1, not retained) then ``…/state`` ``OFF``;
@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from monitor.events import CoughEvent
-from monitor.modelfile import LoadedModel
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
 from monitor.mqtt.outbox import Outbox
 from monitor.mqtt.publisher import Publisher
 from monitor.mqtt.settings import MqttSettings, load_password
 from monitor.mqtt.state_dir import resolve_state_dir
 from monitor.mqtt.topics import STATE_OFF, STATE_ON, Topics
+from monitor.output.events import CoughEvent
+from monitor.scoring.modelfile import LoadedModel
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import soxr
 
-from monitor.modelfile import LoadedModel
-from monitor.scorer import Scorer
+from monitor.scoring.modelfile import LoadedModel
+from monitor.scoring.scorer import Scorer
 from train.cache import WaveformCache
 from train.data import Clip
 from train.metrics import average_precision, roc_auc

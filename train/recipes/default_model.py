@@ -34,9 +34,9 @@ from typing import Any, Final
 import numpy as np
 
 from export.pipeline import ExportSettings, run_export
-from monitor.detector import DetectorSettings
 from monitor.errors import ConfigError, CoughwatchError, report_error
-from monitor.modelfile import load_model
+from monitor.scoring.detector import DetectorSettings
+from monitor.scoring.modelfile import load_model
 from train.augment import AugmentSettings
 from train.data import Clip, file_sha256, load_manifest
 from train.loop import train

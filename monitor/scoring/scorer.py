@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 
 from monitor.errors import ModelFileError
-from monitor.modelfile import (
+from monitor.scoring.modelfile import (
     INPUT_NAME,
     OUTPUT_NAME,
     STATE_INPUT_NAME,

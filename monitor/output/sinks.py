@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from monitor.events import CoughEvent
+from monitor.output.events import CoughEvent
 
 
 class EventSink(Protocol):

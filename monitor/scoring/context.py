@@ -6,9 +6,9 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from monitor.detector import Bout
-from monitor.events import CoughEvent, stable_event_id
-from monitor.modelfile import LoadedModel
+from monitor.output.events import CoughEvent, stable_event_id
+from monitor.scoring.detector import Bout
+from monitor.scoring.modelfile import LoadedModel
 
 
 def default_device_id() -> str:

@@ -18,8 +18,8 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from monitor.settings_errors import InvalidSetting, readable
-from monitor.settings_types import arms, field_types, struct_arm
+from monitor.config.introspect import arms, field_types, struct_arm
+from monitor.config.invalid import InvalidSetting, readable
 
 S = TypeVar("S", bound="SettingsStruct")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from monitor.config.introspect import Key, field_types, literal_values, struct_arm, type_at
 from monitor.errors import ConfigError
-from monitor.settings_types import Key, field_types, literal_values, struct_arm, type_at
 
 
 class InvalidSetting(ConfigError):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from monitor.audio.mic_devices import InputDevice, find_input_device
 from monitor.errors import AudioInputError
-from monitor.mic_devices import InputDevice, find_input_device
 
 log = logging.getLogger(__name__)
 

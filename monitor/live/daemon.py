@@ -1,6 +1,6 @@
 """The `listen` daemon's main thread: lifecycle, signals and systemd notifications.
 
-The main thread supervises; the :class:`~monitor.live_worker.LiveWorker`
+The main thread supervises; the :class:`~monitor.live.worker.LiveWorker`
 thread does the audio work. Signals arrive through a wakeup socket
 (``signal.set_wakeup_fd``) so they are handled at once and synchronously:
 
@@ -29,12 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from monitor.config import ListenSettings
-from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
+from monitor.config.settings import ListenSettings
+from monitor.config.sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import EXIT_FAILURE, EXIT_OK, ConfigError
-from monitor.live_worker import LiveWorker
-from monitor.sdnotify import Notifier, watchdog_interval_s
-from monitor.sinks import EventSink
+from monitor.live.sdnotify import Notifier, watchdog_interval_s
+from monitor.live.worker import LiveWorker
+from monitor.output.sinks import EventSink
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The one worker thread of `listen`: microphone blocks -> pipeline -> sinks, plus stats.
 
 It blocks on the microphone queue (no polling), pushes each block into the
-:class:`~monitor.pipeline.Pipeline`, sends stats every ``stats_interval_s``
+:class:`~monitor.scoring.pipeline.Pipeline`, sends stats every ``stats_interval_s``
 (and at once when the input stalls or recovers), and applies reloaded
 settings between blocks. All sink calls happen on this thread.
 
@@ -20,20 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
-from monitor.config import ListenSettings
-from monitor.context import StreamContext
-from monitor.live_engine import (
+from monitor.audio.mic import MicBlock, MicHealth, Microphone
+from monitor.config.settings import ListenSettings
+from monitor.live.engine import (
     Engine,
     build_engine,
     build_mqtt_sink,
     device_id,
     mic_settings,
 )
-from monitor.live_reload import apply_reload
-from monitor.mic import MicBlock, MicHealth, Microphone
-from monitor.pipeline import Pipeline
-from monitor.sinks import EventSink
-from monitor.stats import CoughCounter
+from monitor.live.reload import apply_reload
+from monitor.output.sinks import EventSink
+from monitor.scoring.context import StreamContext
+from monitor.scoring.pipeline import Pipeline
+from monitor.scoring.stats import CoughCounter
 
 log = logging.getLogger(__name__)
 

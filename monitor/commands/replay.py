@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
-from monitor import cliargs
-from monitor.context import StreamContext
+from monitor.audio.sources import RAW_FORMATS, AudioSource, FileSource, StdinSource
+from monitor.commands.plot import PlotStream, plot_timelines, require_matplotlib
+from monitor.config import cliargs
 from monitor.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -28,20 +29,19 @@ from monitor.errors import (
     CoughwatchError,
     report_error,
 )
-from monitor.modelfile import LoadedModel, load_model
 from monitor.mqtt import cli as mqtt_cli
-from monitor.outputs import (
+from monitor.output.local import (
     EventRecorder,
     EventsFileSink,
     ScoreRecorder,
     ScoresCsvWriter,
     StdoutSink,
 )
-from monitor.pipeline import Pipeline, ScoreListener, StreamSummary
-from monitor.plot import PlotStream, plot_timelines, require_matplotlib
-from monitor.scorer import DEFAULT_BATCH_WINDOWS, Scorer
-from monitor.sinks import EventSink
-from monitor.sources import RAW_FORMATS, AudioSource, FileSource, StdinSource
+from monitor.output.sinks import EventSink
+from monitor.scoring.context import StreamContext
+from monitor.scoring.modelfile import LoadedModel, load_model
+from monitor.scoring.pipeline import Pipeline, ScoreListener, StreamSummary
+from monitor.scoring.scorer import DEFAULT_BATCH_WINDOWS, Scorer
 
 log = logging.getLogger(__name__)
 

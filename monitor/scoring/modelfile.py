@@ -47,7 +47,7 @@ TASKS: Final = ("binary", "regression", "multiclass")
 DETECTOR_KEYS: Final = (
     "threshold_off", "onset_k", "onset_n", "min_duration_s", "merge_gap_s", "refractory_s",
 )
-"""Detector settings a model file may carry as defaults (see ``monitor.detector``)."""
+"""Detector settings a model file may carry as defaults (see ``monitor.scoring.detector``)."""
 
 DEFAULT_HOP_FRACTION: Final = 0.25
 """Default hop between scored windows, as a fraction of the window (see
@@ -223,7 +223,7 @@ def file_sha256(path: Path) -> str:
 
 def default_model_path() -> Path:
     """Path of the model bundled with the package (may not exist in a dev tree)."""
-    return Path(__file__).resolve().parent / "models" / "default.onnx"
+    return Path(__file__).resolve().parents[1] / "models" / "default.onnx"  # monitor/models/
 
 
 def json_extra(value: Any) -> str:
@@ -253,7 +253,7 @@ def load_model(path: Path | str | None = None, threads: int = 1) -> LoadedModel:
     onnxruntime's intra-op thread count (1 is best for the live path).
     Raises :class:`ModelFileError` with one line naming the problem.
     """
-    import onnxruntime as ort  # local: keeps `import monitor.modelfile` cheap
+    import onnxruntime as ort  # local: keeps `import monitor.scoring.modelfile` cheap
 
     model_path = Path(path) if path is not None else default_model_path()
     if not model_path.is_file():

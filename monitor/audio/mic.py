@@ -20,10 +20,10 @@ from typing import Any, Final
 
 import numpy as np
 
-from monitor.config import AudioSettings
+from monitor.audio.mic_devices import InputDevice, reinitialize, sounddevice_module
+from monitor.audio.mic_stream import close_stream, open_input_stream
+from monitor.config.settings import AudioSettings
 from monitor.errors import AudioInputError
-from monitor.mic_devices import InputDevice, reinitialize, sounddevice_module
-from monitor.mic_stream import close_stream, open_input_stream
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 
 from monitor.errors import CoughwatchError
-from monitor.events import CoughEvent
+from monitor.output.events import CoughEvent
 
 ROW_HEIGHT_IN: Final = 2.6
 FIG_WIDTH_IN: Final = 11.0

@@ -1,8 +1,8 @@
 """Local outputs: JSON lines on stdout or in a file, per-window scores as CSV, recorders.
 
-Event sinks implement :class:`monitor.sinks.EventSink`; score listeners are
+Event sinks implement :class:`monitor.output.sinks.EventSink`; score listeners are
 called by the pipeline with window starts and scores (see
-:data:`monitor.pipeline.ScoreListener`).
+:data:`monitor.scoring.pipeline.ScoreListener`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any, TextIO
 import numpy as np
 
 from monitor.errors import CoughwatchError
-from monitor.events import CoughEvent
+from monitor.output.events import CoughEvent
 
 
 class NullSink:
-    """An :class:`~monitor.sinks.EventSink` that ignores everything (a base for the others)."""
+    """An :class:`~monitor.output.sinks.EventSink` that ignores everything (a base for the others)."""
 
     def bout_started(self, label: str, event_id: str, start_s: float) -> None:
         """Onsets are not written by the local outputs (the finished event is)."""
@@ -92,7 +92,7 @@ class ScoresCsvWriter:
     def listener(
         self, source: str, sample_rate: int, window_samples: int
     ) -> Callable[[np.ndarray, np.ndarray], None]:
-        """A score listener for one stream (see :data:`monitor.pipeline.ScoreListener`)."""
+        """A score listener for one stream (see :data:`monitor.scoring.pipeline.ScoreListener`)."""
 
         def write(starts: np.ndarray, scores: np.ndarray) -> None:
             for start, row in zip(starts.tolist(), scores.tolist(), strict=True):

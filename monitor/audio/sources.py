@@ -4,7 +4,7 @@ Every source reads native frames ``[n, channels]``, mixes them down to mono
 (channel mean), checks they are finite, and resamples them with one streaming
 soxr resampler, so the output does not depend on the block size. Blocks are
 stamped with the sample index (at the model rate) of their first sample.
-The microphone source lives in :mod:`monitor.mic` and follows the same interface.
+The microphone source lives in :mod:`monitor.audio.mic` and follows the same interface.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class Onset:
 
 @dataclass(frozen=True)
 class Bout:
-    """A finished bout: the detector's half of a :class:`~monitor.events.CoughEvent`."""
+    """A finished bout: the detector's half of a :class:`~monitor.output.events.CoughEvent`."""
 
     label: str
     start_sample: int

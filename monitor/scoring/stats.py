@@ -1,4 +1,4 @@
-"""Pipeline statistics for the MQTT ``stats`` topic (keys: :data:`monitor.sinks.STATS_KEYS`).
+"""Pipeline statistics for the MQTT ``stats`` topic (keys: :data:`monitor.output.sinks.STATS_KEYS`).
 
 Counts come from the sample clock and finished events; only ``uptime_s`` and
 ``realtime_factor`` read a monotonic clock, and they never feed the detection logic.
@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from monitor.events import CoughEvent
+from monitor.output.events import CoughEvent
 
 HOUR: Final = timedelta(hours=1)
 SILENCE_DBFS: Final = -120.0

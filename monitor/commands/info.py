@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from monitor import cliargs
+from monitor.config import cliargs
 from monitor.errors import EXIT_OK
-from monitor.modelfile import LoadedModel, load_model
+from monitor.scoring.modelfile import LoadedModel, load_model
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:

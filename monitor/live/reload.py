@@ -9,11 +9,13 @@ model file, inconsistent thresholds) leaves everything as it was.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
-from monitor.config import ListenSettings
+from monitor.audio.mic import Microphone
+from monitor.config.settings import ListenSettings
 from monitor.errors import CoughwatchError
-from monitor.live_engine import (
+from monitor.live.engine import (
+    Engine,
     build_engine,
     build_mqtt_sink,
     device_id,
@@ -21,10 +23,7 @@ from monitor.live_engine import (
     mic_settings,
     mqtt_inputs,
 )
-from monitor.mic import Microphone
-
-if TYPE_CHECKING:
-    from monitor.live_worker import LiveWorker
+from monitor.output.sinks import EventSink
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,26 @@ RELOAD_FLUSH_S: Final = 2.0
 """Longest wait for the old MQTT sink's outbox when the MQTT settings change."""
 
 
-def apply_reload(worker: LiveWorker, new: ListenSettings) -> None:
+class Reloadable(Protocol):
+    """What a reload replaces: the worker's settings, engine, microphone and MQTT sink.
+
+    :class:`monitor.live.worker.LiveWorker` is one; this module does not import it,
+    so the worker imports :func:`apply_reload` without an import cycle.
+    """
+
+    settings: ListenSettings
+    engine: Engine
+    mic: Microphone
+    mqtt_sink: EventSink | None
+
+    def finish_epoch(self) -> None:
+        """End the current pipeline (open bouts become events) before anything changes."""
+
+    def replace_sinks(self) -> None:
+        """Hand the running pipeline the current list of sinks."""
+
+
+def apply_reload(worker: Reloadable, new: ListenSettings) -> None:
     """Rebuild what ``new`` changes, on the worker thread (between two blocks)."""
     old = worker.settings
     logging.getLogger().setLevel(logging.DEBUG if new.debug else logging.INFO)
@@ -55,14 +73,14 @@ def apply_reload(worker: LiveWorker, new: ListenSettings) -> None:
     log.info("configuration reloaded")
 
 
-def _replace_microphone(worker: LiveWorker, mic: Microphone) -> None:
+def _replace_microphone(worker: Reloadable, mic: Microphone) -> None:
     log.info("reload: reopening the audio input (%s)", mic.settings)
     worker.mic.close()
     worker.mic = mic
     mic.open_or_retry()
 
 
-def _replace_mqtt(worker: LiveWorker, old: ListenSettings) -> None:
+def _replace_mqtt(worker: Reloadable, old: ListenSettings) -> None:
     """Close the old sink (its outbox keeps what is undelivered), open the new one."""
     if worker.mqtt_sink is not None:
         # Undelivered events stay in the durable outbox and the new sink sends them:

@@ -6,9 +6,9 @@ import argparse
 import json
 from dataclasses import asdict
 
-from monitor import cliargs
+from monitor.audio.mic_devices import NO_DEVICES_HINT, format_device_table, list_input_devices
+from monitor.config import cliargs
 from monitor.errors import EXIT_OK, AudioInputError
-from monitor.mic_devices import NO_DEVICES_HINT, format_device_table, list_input_devices
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """``cough-monitor listen``: the live daemon's command line.
 
 Flags override the TOML file (``--config``) and ``COUGHWATCH_*`` variables;
-see :mod:`monitor.config_sources`. Start-up problems are one line each on
+see :mod:`monitor.config.sources`. Start-up problems are one line each on
 stderr and exit status 1.
 """
 
@@ -13,12 +13,12 @@ import os
 from pathlib import Path
 from typing import Any, Final
 
-from monitor import cliargs
-from monitor.config import AudioSettings
-from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
-from monitor.daemon import Daemon
+from monitor.config import cliargs
+from monitor.config.settings import AudioSettings
+from monitor.config.sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import EXIT_FAILURE, ConfigError, report_error
-from monitor.outputs import StdoutSink
+from monitor.live.daemon import Daemon
+from monitor.output.local import StdoutSink
 
 PROG: Final = "cough-monitor"
 

@@ -1,4 +1,4 @@
-"""Building :class:`~monitor.config.ListenSettings` from a TOML file, the environment and flags.
+"""Building :class:`~monitor.config.settings.ListenSettings` from a TOML file, the environment and flags.
 
 Later sources win, key by key: TOML file < ``COUGHWATCH_*`` variables <
 command-line flags. Environment names map to keys with ``__`` between table
@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from monitor.config import ListenSettings
+from monitor.config.invalid import InvalidSetting
+from monitor.config.settings import ListenSettings
+from monitor.config.structs import problems, settings_from
 from monitor.errors import ConfigError
-from monitor.settings_base import problems, settings_from
-from monitor.settings_errors import InvalidSetting
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,6 +1,6 @@
 """The monitor's one code path: blocks -> ring buffer -> scorer -> detectors -> sinks.
 
-Replay drives it with :meth:`Pipeline.run` over an :class:`~monitor.sources.AudioSource`;
+Replay drives it with :meth:`Pipeline.run` over an :class:`~monitor.audio.sources.AudioSource`;
 the live daemon pushes microphone blocks with :meth:`Pipeline.process_block` and
 calls :meth:`Pipeline.finish` at shutdown.
 
@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from monitor.context import StreamContext
-from monitor.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
+from monitor.audio.ringbuffer import RingBuffer
 from monitor.errors import ConfigError
-from monitor.ringbuffer import RingBuffer
-from monitor.scorer import Scorer
-from monitor.sinks import EventSink
-from monitor.stats import PipelineStats
+from monitor.output.sinks import EventSink
+from monitor.scoring.context import StreamContext
+from monitor.scoring.detector import Bout, CoughDetector, DetectorSettings, Framing, Onset
+from monitor.scoring.scorer import Scorer
+from monitor.scoring.stats import PipelineStats
 
 if TYPE_CHECKING:  # soundfile and soxr stay out of the live daemon
-    from monitor.sources import AudioSource
+    from monitor.audio.sources import AudioSource
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
-from monitor.context import default_device_id
-from monitor.detector import DetectorSettings, Framing
 from monitor.errors import ConfigError
-from monitor.modelfile import ModelInfo
+from monitor.scoring.context import default_device_id
+from monitor.scoring.detector import DetectorSettings, Framing
+from monitor.scoring.modelfile import ModelInfo
 
 OFF_RATIO: Final = 0.7
 """Default ``threshold_off`` = this × ``threshold_on``."""

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from msgspec.structs import asdict
 
-from monitor import cliargs
-from monitor.config import ListenSettings
-from monitor.context import default_device_id
-from monitor.detector import DetectorSettings, Framing
-from monitor.mic import MicSettings
-from monitor.modelfile import LoadedModel, load_model
-from monitor.scorer import Scorer
-from monitor.sinks import EventSink
+from monitor.audio.mic import MicSettings
+from monitor.config import cliargs
+from monitor.config.settings import ListenSettings
+from monitor.output.sinks import EventSink
+from monitor.scoring.context import default_device_id
+from monitor.scoring.detector import DetectorSettings, Framing
+from monitor.scoring.modelfile import LoadedModel, load_model
+from monitor.scoring.scorer import Scorer
 
 log = logging.getLogger(__name__)
 
