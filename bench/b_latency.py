@@ -13,7 +13,7 @@ from bench.measure import run_worker
 from bench.report import BenchResult
 
 NAME: Final = "latency"
-MODELS: Final = ("default", "seed", "fast")
+MODELS: Final = ("default", "seed", "fast", "ctx")
 
 
 def run(ctx: Context) -> BenchResult:

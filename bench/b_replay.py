@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 NAME: Final = "replay"
 TARGET_X: Final = 1000.0
-MODELS: Final = ("default", "seed", "fast", "energy")
+MODELS: Final = ("default", "seed", "fast", "ctx", "energy")
 EVENT_QUANTILES: Final = ("90", "75")
 """Random-weight models get these score percentiles as on/off thresholds, so the event checks
 have events (their scores hover in a narrow band where the default off = 0.7 x on never ends a bout)."""

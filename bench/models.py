@@ -6,7 +6,9 @@ weights whose batch-norm statistics are calibrated on synthetic audio, so that
 scores spread over (0, 1) instead of saturating. ``seed`` is always the
 tutorial preset with random weights (the project ships no trained seed), ``fast``
 the ``fast`` preset with random weights (the cheaper network whose graph shares
-frames across a run of windows).
+frames across a run of windows), ``ctx`` the context model with random weights (``fast``'s
+trunk plus a causal stage whose state the scorer carries). ``python -m bench --default-model
+FILE`` (:data:`DEFAULT_MODEL_ENV`) measures FILE as the default: a candidate before it ships.
 ``energy`` is the torch-free energy detector of ``tests/fx_models.py``: a
 model that really fires on the synthetic coughs (for the live path).
 Speed does not depend on the weights; detection figures do, so every row
@@ -40,26 +42,35 @@ class BenchModel:
     """One ONNX file and how to name it in the table."""
 
     key: str
-    """'default', 'seed', 'fast' or 'energy'."""
+    """'default', 'seed', 'fast', 'ctx' or 'energy'."""
     path: Path
     label: str
     """What the table says, e.g. 'default (random weights)'."""
     trained: bool
 
 
+DEFAULT_MODEL_ENV: Final = "COUGHWATCH_BENCH_DEFAULT_MODEL"
+"""A model file to measure as ``default`` instead of the shipped one."""
+RANDOM_PRESETS: Final = ("default", "seed", "fast", "ctx")
+
+
 def shipped_default() -> Path | None:
-    """``monitor/models/default.onnx`` when it exists."""
-    path = default_model_path()
+    """The file named by :data:`DEFAULT_MODEL_ENV`, else ``monitor/models/default.onnx`` when it exists."""
+    import os
+
+    path = Path(os.environ.get(DEFAULT_MODEL_ENV) or default_model_path())
     return path if path.is_file() else None
 
 
 def prepare(keys: list[str], work_dir: Path) -> dict[str, BenchModel]:
-    """Write or locate each model in ``keys`` ('default', 'seed', 'fast', 'energy') under ``work_dir``."""
+    """Write or locate each model in ``keys`` ('default', 'seed', 'fast', 'ctx', 'energy') under ``work_dir``."""
     models: dict[str, BenchModel] = {}
     for key in keys:
         if key == "default" and shipped_default() is not None:
-            models[key] = BenchModel(key, shipped_default(), "default (shipped default.onnx)", True)
-        elif key in ("default", "seed", "fast"):
+            path = shipped_default()
+            label = "default (shipped default.onnx)" if path == default_model_path() else f"default ({path.name})"
+            models[key] = BenchModel(key, path, label, True)
+        elif key in RANDOM_PRESETS:
             path = work_dir / f"{key}-random.onnx"
             if not path.is_file():
                 export_random(key, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from bench.context import Context
+from bench.models import DEFAULT_MODEL_ENV
 from bench.report import BenchResult, load_average, machine_info, summary_markdown, write_result
 
 log = logging.getLogger("bench")
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the scratch folder (generated audio, models, logs) and print its path")
     parser.add_argument("--debug", action="store_true", help="verbose logging on stderr")
+    parser.add_argument("--default-model", type=Path, default=None, metavar="FILE.onnx",
+                        help="measure this model file as 'default' (replay, latency, live, start-up) "
+                        "instead of the shipped monitor/models/default.onnx: a candidate before it ships")
     return parser
 
 
@@ -86,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (1 when a benchmark failed)."""
     args = build_parser().parse_args(argv)
     _configure_logging(args.debug)
+    if args.default_model is not None:
+        if not args.default_model.is_file():
+            print(f"python -m bench: error: --default-model {args.default_model}: no such file", file=sys.stderr)
+            return 2
+        os.environ[DEFAULT_MODEL_ENV] = str(args.default_model.resolve())  # also for the worker processes
     names = args.only or list(BENCHMARKS)
     try:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -54,9 +54,13 @@ def task_latency(params: dict[str, Any]) -> dict[str, Any]:
 
 class OneWindowPerRowScorer(Scorer):
     """The monitor's scorer with runs switched off: every window its own input row,
-    so the front end computes each frame ``window / hop`` times (the comparison baseline)."""
+    so the front end computes each frame ``window / hop`` times (the comparison baseline).
+    A context model still carries its state, one window per call (as live scores)."""
 
     def score_consecutive(self, windows: np.ndarray, hop_samples: int) -> np.ndarray:
+        if self.stateful:
+            return np.concatenate([super(OneWindowPerRowScorer, self).score_consecutive(row[None], hop_samples)
+                                   for row in windows]) if len(windows) else self.score(windows)
         return self.score(windows)
 
 

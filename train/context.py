@@ -21,7 +21,7 @@ from train.models import StreamBody, mean_max_over_time
 CONTEXT_WIDTH: Final = 48
 """Channels of the temporal stage."""
 CONTEXT_DILATIONS: Final = (1, 2, 4, 8)
-"""Dilation of each causal layer, in hops; with kernel 3 the stage sees 31 hops (3.9 s at 0.125 s)."""
+"""Dilation of each causal layer, in hops; with kernel 3 the stage sees 31 hops (7.75 s at 0.25 s)."""
 CONTEXT_KERNEL: Final = 3
 AUX_LABELS: Final = ("cough", "speech", "throat_clear", "breathing", "sneeze", "laugh", "other")
 """Classes of the auxiliary head: training signal only (the exported model scores ``cough``)."""
@@ -67,7 +67,8 @@ class CausalStage(nn.Module):
 
 
 class ContextBody(StreamBody):
-    """:class:`~train.models.StreamBody` + :class:`CausalStage`, one window per trunk position.
+    """:class:`~train.models.StreamBody` + :class:`CausalStage`, one window every ``hop_positions``
+    trunk positions (the trunk runs once over a run; windows share its positions).
 
     A window's embedding is the mean + max of its positions (as ``StreamBody``'s head);
     its logit is ``StreamBody``'s linear on that embedding plus a linear on the causal
@@ -76,9 +77,11 @@ class ContextBody(StreamBody):
     (:data:`AUX_LABELS`; training only).
     """
 
-    def __init__(self, channels: tuple[int, ...], n_outputs: int, dropout: float, window_positions: int) -> None:
+    def __init__(self, channels: tuple[int, ...], n_outputs: int, dropout: float, window_positions: int,
+                 hop_positions: int = 1) -> None:
         super().__init__(channels, n_outputs, dropout)
         self.window_positions = window_positions
+        self.hop_positions = hop_positions
         self.context = CausalStage(2 * channels[-1])
         self.context_out = nn.Linear(self.context.width, n_outputs)
         self.aux = nn.Linear(self.context.width, len(AUX_LABELS))
@@ -86,8 +89,8 @@ class ContextBody(StreamBody):
     def sequence(self, maps: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Feature maps ``[batch, channels, positions]`` of a run, ``state`` ``[batch, state_size]`` ->
         (logits ``[batch, windows, n_outputs]``, aux logits ``[batch, windows, len(AUX_LABELS)]``,
-        new state), one window per position from the first full window on."""
-        windows = maps.unfold(2, self.window_positions, 1)  # [B, C, W, positions per window]
+        new state), one window every ``hop_positions`` positions from the first full window on."""
+        windows = maps.unfold(2, self.window_positions, self.hop_positions)  # [B, C, W, positions per window]
         batch, channels, n_windows = windows.shape[0], windows.shape[1], windows.shape[2]
         rows = windows.permute(0, 2, 1, 3).reshape(batch * n_windows, channels, self.window_positions)
         embedding = mean_max_over_time(rows).reshape(batch, n_windows, 2 * channels)

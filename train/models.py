@@ -68,10 +68,10 @@ class ModelConfig:
                 raise ValueError(f"{self.architecture} needs center=False framing, normalize='none' and 4 conv blocks")
             if stream_positions(self.spec.n_frames) < 1:
                 raise ValueError(f"{self.architecture} needs more than {self.spec.n_frames} frames per window")
-        if self.architecture == "stream_ctx" and self.hop_fraction * self.spec.window_samples != (
+        if self.architecture == "stream_ctx" and (self.hop_fraction * self.spec.window_samples) % (
                 STREAM_STRIDE_FRAMES * self.spec.hop_length):
-            raise ValueError("stream_ctx scores one window per trunk position: hop_fraction must make the hop "
-                             f"{STREAM_STRIDE_FRAMES} STFT hops")
+            raise ValueError("stream_ctx scores windows a whole number of trunk positions apart: hop_fraction "
+                             f"must make the hop a multiple of {STREAM_STRIDE_FRAMES} STFT hops")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (for checkpoints and metadata)."""
@@ -110,7 +110,7 @@ PRESETS: Final[dict[str, ModelConfig]] = {
         "default", "bn_cnn", FeatureSpec(normalize="window_mean"), (24, 32, 48, 64), dropout=0.2
     ),
     "fast": ModelConfig("fast", "stream_cnn", FAST_SPEC, (24, 32, 48, 64), dropout=0.2, hop_fraction=0.125),
-    "ctx": ModelConfig("ctx", "stream_ctx", FAST_SPEC, (24, 32, 48, 64), dropout=0.2, hop_fraction=0.125),
+    "ctx": ModelConfig("ctx", "stream_ctx", FAST_SPEC, (24, 32, 48, 64), dropout=0.2, hop_fraction=0.25),
 }
 """``default`` is the bundled model's recipe. ``fast`` trades detection for replay speed and
 onset latency: a :class:`StreamBody` whose frames and convolutions are computed once for
@@ -270,7 +270,9 @@ class CoughNet(nn.Module):
         elif config.architecture == "stream_ctx":
             from train.context import ContextBody  # it builds on StreamBody, defined here
 
-            self.body = ContextBody(config.channels, config.n_outputs, config.dropout, stream_positions(spec.n_frames))
+            hop_positions = round(config.hop_fraction * spec.window_samples) // (STREAM_STRIDE_FRAMES * spec.hop_length)
+            self.body = ContextBody(config.channels, config.n_outputs, config.dropout, stream_positions(spec.n_frames),
+                                    hop_positions)
         else:
             self.body = BnBody(config.channels, config.n_outputs, config.dropout)
 

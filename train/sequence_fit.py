@@ -114,7 +114,7 @@ def train_sequences(settings: SequenceTrainSettings, clips: Sequence[Clip], room
     spec = config.spec
     cache = WaveformCache(spec.sample_rate, settings.cache_dir)
     background, room, coughs = load_pieces(clips, room_clips, cache)
-    hop = config.spec.hop_length * 8
+    hop = round(config.hop_fraction * spec.window_samples)
     dataset = SequenceDataset(background, room, coughs, settings.sequences, spec.sample_rate,
                               spec.window_samples, hop, settings.sequences_per_epoch, settings.seed)
     log.info("sequences: %d background, %d room, %d cough pieces; %d x %.1f s per epoch", len(background),
