@@ -53,7 +53,7 @@ class SequenceTrainSettings:
     lr: float = 2e-3
     weight_decay: float = 1e-2
     seed: int = 0
-    workers: int = 2
+    workers: int = 1
     sequences: SequenceSettings = field(default_factory=SequenceSettings)
     cache_dir: Path | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -63,7 +63,7 @@ class EnsembleTeacher:
     """A :data:`Teacher` of exported models: the mean of their cough scores for every window
     (onnxruntime, each window on its own as the monitor scores stateless models)."""
 
-    def __init__(self, paths: Sequence[Path], threads: int = 2) -> None:
+    def __init__(self, paths: Sequence[Path], threads: int = 1) -> None:
         from monitor.scoring.modelfile import load_model
         from monitor.scoring.scorer import Scorer
 
