@@ -80,6 +80,8 @@ def describe(model: LoadedModel) -> str:
                         f"({1000 * info.default_hop_samples / spec.sample_rate:g} ms)"),
         ("runs", f"windows {info.run_hop_samples} samples apart share frames (replay)"
                  if info.run_hop_samples else "one window per input row"),
+        ("context", f"state of {info.state_size} floats carried from window to window (scored at its "
+                    "default hop only)" if info.state_size else "none: each window scored on its own"),
     ]  # fmt: skip
     rows += [(key, value) for key, value in sorted(info.extra.items())]
     width = max(len(key) for key, _ in rows)
