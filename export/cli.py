@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_PARITY_CLIPS})")
     parser.add_argument("--eval-clips", type=int, default=DEFAULT_EVAL_CLIPS, metavar="N",
                         help=f"validation clips for the int8 AUC comparison (default {DEFAULT_EVAL_CLIPS})")
+    parser.add_argument("--name", metavar="NAME",
+                        help="model name (cough-monitor info, events' model.name); default: the name "
+                        "given to cough-train (--name, else its run folder's name)")
     parser.add_argument("--debug", action="store_true", help="verbose logging on stderr")
     return parser
 
@@ -67,7 +70,7 @@ def settings_from_args(args: argparse.Namespace) -> ExportSettings:
     return ExportSettings(
         run=args.run, out=args.out, opset=args.opset, quantize=args.quantize, force=args.force,
         max_auc_drop=args.max_auc_drop, card=args.card, parity_clips=args.parity_clips,
-        eval_clips=args.eval_clips,
+        eval_clips=args.eval_clips, name=args.name,
     )
 
 

@@ -7,7 +7,8 @@ the free-form ones, all strings (structures JSON-encoded):
 ``metrics`` (validation metrics, JSON), ``manifest_sha256``, ``torch_version``
 and ``torchaudio_version`` (of the training run, else of this exporter),
 ``created_utc`` (ISO 8601), ``model_config`` (architecture + channels, JSON),
-``opset``, ``exporter``, ``data_counts`` (JSON: training and validation clips,
+``opset``, ``exporter``, ``data_counts`` (JSON: ``train`` distinct training clips,
+``train_items_per_epoch`` when a recipe listed clips several times, validation clips,
 validation clips per label) and, when the run recorded them, ``recipe``,
 ``command``, ``seed``, ``epoch``, ``crop``, ``augment``, ``interrupted``,
 ``data_sha256``. Paths of the data source are left out (machine-specific).
@@ -66,12 +67,17 @@ def export_metadata(checkpoint: Checkpoint, opset: int, created_utc: str | None 
 
 
 def data_counts(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """Clip counts the run recorded: ``train``, ``validation``, ``validation_by_label``."""
+    """Clip counts the run recorded: ``train`` (distinct clips), ``train_items_per_epoch``
+    (when it differs: oversampled or repeated clips), ``validation``, ``validation_by_label``."""
     if isinstance(extra.get("data_counts"), Mapping):
         return dict(_plain(extra["data_counts"]))
     counts: dict[str, Any] = {}
-    if extra.get("n_train") is not None:
-        counts["train"] = _plain(extra["n_train"])
+    per_epoch = extra.get("n_train")
+    distinct = extra.get("n_train_clips", per_epoch)  # the recipe lists clips several times
+    if distinct is not None:
+        counts["train"] = _plain(distinct)
+    if per_epoch is not None and per_epoch != distinct:
+        counts["train_items_per_epoch"] = _plain(per_epoch)
     clips = extra.get("validation_clips") or extra.get("val_clips")
     if isinstance(clips, list) and clips:
         labels = [str(c.get("label")) for c in clips if isinstance(c, Mapping)]

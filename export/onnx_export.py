@@ -45,8 +45,13 @@ _SCOPE_KEY: Final = "pkg.torch.onnx.name_scopes"
 MAX_BATCH: Final = 4096
 
 
-def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -> ModelInfo:
-    """The :class:`ModelInfo` (metadata) describing ``checkpoint``."""
+def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None,
+               name: str | None = None) -> ModelInfo:
+    """The :class:`ModelInfo` (metadata) describing ``checkpoint``.
+
+    Its name: ``name``, else the one recorded at training (``cough-train --name``, by
+    default the run folder's name), else ``coughwatch-<preset>``.
+    """
     config = checkpoint.config
     return ModelInfo(
         spec=config.spec.to_info(),
@@ -54,7 +59,7 @@ def model_info(checkpoint: Checkpoint, extra: Mapping[str, str] | None = None) -
         labels=tuple(checkpoint.labels),
         threshold=float(checkpoint.threshold),
         event_labels=tuple(checkpoint.event_labels),
-        name=str(checkpoint.extra.get("model_name", f"coughwatch-{config.preset}")),
+        name=name or str(checkpoint.extra.get("model_name") or f"coughwatch-{config.preset}"),
         preset=config.preset,
         run_hop_samples=run_hop_samples(config),
         state_size=state_size(checkpoint),
@@ -72,6 +77,7 @@ def export_onnx(
     out_path: Path,
     opset: int = DEFAULT_OPSET,
     extra_metadata: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> ModelInfo:
     """Export ``checkpoint`` to ``out_path``; return the metadata written.
 
@@ -82,7 +88,7 @@ def export_onnx(
     proto = _trace(checkpoint, opset)
     _name_frontend_output(proto)
     _strip_debug_metadata(proto)
-    info = model_info(checkpoint, extra_metadata)
+    info = model_info(checkpoint, extra_metadata, name)
     onnx.helper.set_model_props(proto, info.to_metadata_props())
     proto.producer_name = "coughwatch"
     try:

@@ -62,7 +62,8 @@ def run_export(settings: ExportSettings) -> ExportResult:
     with tempfile.TemporaryDirectory(prefix="cough-export-") as tmp:
         fp32 = Path(tmp) / "model.onnx"
         start = time.perf_counter()
-        export_onnx(checkpoint, fp32, settings.opset, export_metadata(checkpoint, settings.opset))
+        export_onnx(checkpoint, fp32, settings.opset, export_metadata(checkpoint, settings.opset),
+                    name=settings.name or checkpoint.extra.get("model_name") or run_dir.resolve().name)
         export_s = time.perf_counter() - start
         n_clips = max(settings.parity_clips, settings.eval_clips if settings.quantize else 0)
         clips = load_validation(checkpoint, run_dir, n_clips)

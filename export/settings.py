@@ -38,3 +38,5 @@ class ExportSettings:
     """Validation clips (when recorded and on disk) added to the parity probes."""
     eval_clips: int = DEFAULT_EVAL_CLIPS
     """Validation clips used for the int8 AUC comparison."""
+    name: str | None = None
+    """Model name to write; None: the name recorded at training, else the run folder's name."""

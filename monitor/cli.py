@@ -18,10 +18,9 @@ import sys
 from collections.abc import Collection, Sequence
 from typing import Final, NamedTuple
 
-from monitor.errors import EXIT_FAILURE, CoughwatchError, report_error
+from monitor.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CoughwatchError, report_error
 
 PROG: Final = "cough-monitor"
-EXIT_INTERRUPTED: Final = 130
 
 
 class Subcommand(NamedTuple):

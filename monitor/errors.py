@@ -34,6 +34,8 @@ EXIT_PARTIAL = 3
 """Several inputs: some failed, the good ones were still processed."""
 EXIT_UNDELIVERED = 4
 """Events were produced but some are still waiting in the MQTT outbox."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C (SIGINT), as shells report it."""
 
 
 def report_error(prog: str, exc: BaseException) -> int:

@@ -26,6 +26,7 @@ def test_bundled_model_loads_with_complete_metadata():
                 "created_utc", "torch_version"):
         assert info.extra.get(key), key
     assert "train.recipes.default_model" in info.extra["command"]
+    assert info.name == "coughwatch-default"
     stream = json.loads(info.extra["stream_eval"])
     assert stream["negative_stream"]["false_alarms_per_hour"] <= 1.0
 

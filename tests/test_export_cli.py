@@ -8,7 +8,7 @@ from pathlib import Path
 
 import onnx
 import pytest
-from fx_export import FAKE_MANIFEST_SHA
+from fx_export import FAKE_MANIFEST_SHA, make_checkpoint, save_run
 
 from export import cli, pipeline
 from export.parity import check_parity
@@ -44,6 +44,7 @@ def test_export_writes_checked_file_and_card(tmp_path: Path, default_run: Path):
     assert "parity validation clips (12 windows)" in result.stdout
     model = load_model(out)
     assert model.info.extra["manifest_sha256"] == FAKE_MANIFEST_SHA
+    assert model.info.name == "r1"  # no name recorded at training: the run folder's
     card = out.with_name("cough.onnx.md").read_text()
     for fragment in (FAKE_MANIFEST_SHA, "| sample_rate | 16000 |", "| roc_auc | 0.9300 |",
                      "| synthetic | CC0 |", model.sha256, "parity validation clips", "0.3700"):
@@ -58,6 +59,16 @@ def test_model_pt_path_and_no_card(tmp_path: Path, default_run: Path, capsys):
                      "--parity-clips", "0"]) == 0
     assert out.is_file() and not out.with_name("m.onnx.md").exists()
     assert "validation clips" not in capsys.readouterr().out.split("\n")[1]
+
+
+@pytest.mark.slow
+def test_model_name_from_training_or_export_flag(tmp_path: Path):
+    run = save_run(tmp_path / "runs" / "r2", make_checkpoint(extra={"model_name": "kitchen-v1"}))
+    fast = ("--no-card", "--parity-clips", "0")
+    assert cli.main([str(run), "--out", str(tmp_path / "a.onnx"), *fast]) == 0
+    assert load_model(tmp_path / "a.onnx").info.name == "kitchen-v1"
+    assert cli.main([str(run), "--out", str(tmp_path / "b.onnx"), "--name", "kitchen-v2", *fast]) == 0
+    assert load_model(tmp_path / "b.onnx").info.name == "kitchen-v2"
 
 
 def test_missing_run_dir(tmp_path: Path):

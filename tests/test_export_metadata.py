@@ -38,6 +38,16 @@ def test_round_trip_through_monitor_loader(default_checkpoint, default_onnx: Pat
     assert model.model_id.startswith("coughwatch-default@")
 
 
+def test_data_counts_give_distinct_training_clips_and_items_per_epoch():
+    from export.metadata import data_counts
+
+    assert data_counts({"n_train": 10}) == {"train": 10}  # cough-train lists each clip once
+    # the recipe: 7,665 clips, listed 17,112 times per epoch (oversampled coughs, hard
+    # negatives, training-stream files)
+    assert data_counts({"n_train": 17112, "n_train_clips": 7665}) == {
+        "train": 7665, "train_items_per_epoch": 17112}
+
+
 def _graph_model(path: Path, inputs: list, props: dict[str, str] | None, n_out: int = 1) -> Path:
     """A tiny valid ONNX graph: scores = sigmoid(mean of the input's last axis), n_out columns."""
     nodes = [helper.make_node("Cast", [inputs[0].name], ["x"], to=TensorProto.FLOAT),

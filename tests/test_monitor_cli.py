@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ def events_and_summaries(lines: list[dict]) -> tuple[list[dict], list[dict]]:
     return events, [line for line in lines if "file" in line]
 
 
-def test_replay_prints_valid_events_summary_and_writes_outputs(
+def test_replay_summary_replaces_the_event_lines_and_outputs_are_written(
     cough_stream_wav, energy_model, tmp_path
 ):
     wav, truth = cough_stream_wav
@@ -40,14 +41,15 @@ def test_replay_prints_valid_events_summary_and_writes_outputs(
         "--start-time", START, "--events-out", str(events_file), "--scores-out", str(scores_file),
     ])  # fmt: skip
     assert result.returncode == 0, result.stderr
-    events, summaries = events_and_summaries(result.json_lines())
+    printed_events, summaries = events_and_summaries(result.json_lines())
+    assert printed_events == [] and len(result.stdout.splitlines()) == 1  # the summary only
+    events = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert len(events) == len(truth.cough_starts) == 4
     for event, truth_start in zip(events, truth.cough_starts, strict=True):
         jsonschema.validate(event, SCHEMA)
         assert abs(event["start_s"] - truth_start / 16000) <= 0.25 + 1e-3
         assert event["device_id"] == "kitchen" and event["source"] == str(wav)
         assert event["start_time"].startswith("2024-05-01T12:00:")
-    assert [json.loads(line) for line in events_file.read_text().splitlines()] == events
     assert summaries == [{"file": str(wav), "duration_s": 20.0, "score": summaries[0]["score"],
                           "mean_score": summaries[0]["mean_score"], "events": 4}]  # fmt: skip
     assert summaries[0]["score"] == max(e["peak_score"] for e in events)
@@ -107,6 +109,7 @@ def test_plot_draws_a_png(cough_stream_wav, energy_model, tmp_path):
                           "--plot", str(png)])  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert f"cough-monitor: score timeline plotted to {png}" in result.stderr.splitlines()
 
 
 def test_plot_without_matplotlib_is_one_clear_error(cough_stream_wav, energy_model, tmp_path):
@@ -129,6 +132,33 @@ def test_info_prints_the_metadata_as_text_and_json(energy_model):
     as_json = json.loads(run_monitor(["info", "--model", str(energy_model), "--json"]).stdout)
     assert as_json["labels"] == ["cough"] and as_json["feature_spec"]["window_samples"] == 16000
     assert as_json["threshold"] == 0.5 and len(as_json["sha256"]) == 64
+
+
+def test_info_shows_the_effective_detection_settings_from_the_model(tmp_path):
+    stored = {"threshold_off": 0.3, "onset_k": 1, "onset_n": 1, "merge_gap_s": 0.25}
+    model = make_energy_model(tmp_path / "m.onnx",
+                              info_override={"coughwatch.detector": json.dumps(stored)})
+    as_json = json.loads(run_monitor(["info", "--model", str(model), "--json"]).stdout)
+    assert as_json["detection"] == {
+        "threshold": 0.5, "threshold_off": 0.3, "onset_k": 1, "onset_n": 1,
+        "min_duration_ms": 0.0, "merge_gap_ms": 250.0, "refractory_ms": 0.0, "hop_ms": 250.0}
+    text = run_monitor(["info", "--model", str(model)]).stdout
+    assert "threshold 0.5 (off 0.3), onset 1-of-1, min duration 0 ms, merge gap 250 ms" in text
+
+
+@pytest.mark.parametrize("command", ["replay", "listen"])
+def test_help_says_detection_defaults_come_from_the_model(command):
+    entries = re.split(r"\n  (?=-)", run_monitor([command, "--help"]).stdout)  # one per option
+    for flag in ("--threshold X", "--threshold-off X", "--onset-k K", "--onset-n N",
+                 "--min-duration-ms MS", "--merge-gap-ms MS", "--refractory-ms MS", "--hop-ms MS"):
+        [described] = [" ".join(e.split()) for e in entries if e.startswith(f"{flag} ")]
+        assert "(default: from the model" in described, (flag, described)
+
+
+def test_replay_help_lists_every_exit_status():
+    help_text = run_monitor(["replay", "--help"]).stdout
+    statuses = help_text.split("exit status:", 1)[1].split()
+    assert {"0", "1", "2", "3", "4", "130"} <= set(statuses)
 
 
 # ---- bad input: one clear line on stderr, non-zero exit, never a traceback ----
@@ -179,7 +209,8 @@ def test_several_files_good_ones_processed_exit_partial(cough_stream_wav, energy
     assert result.returncode == 3
     assert len(result.error_lines()) == 2 and "Traceback" not in result.stderr
     events, summaries = events_and_summaries(result.json_lines())
-    assert len(events) == 4 and [s["file"] for s in summaries] == [str(cough_stream_wav[0])]
+    assert events == [] and [s["file"] for s in summaries] == [str(cough_stream_wav[0])]
+    assert summaries[0]["events"] == 4
     all_bad = run_monitor(["replay", str(bad[0]), str(bad[1]), "--model", str(energy_model)])
     assert all_bad.returncode == 1 and len(all_bad.error_lines()) == 2
 

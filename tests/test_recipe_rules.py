@@ -7,9 +7,25 @@ import pytest
 
 from monitor.errors import ConfigError
 from train.data import Clip
+from train.recipes import default_model
 from train.recipes.default_model import RECALL_MARGIN, hard_negatives, pick_rule
 
 pytestmark = pytest.mark.train
+
+
+@pytest.mark.parametrize("preset", ["default", "seed"])
+def test_recipe_names_its_models_coughwatch_preset_and_records_the_distinct_clips(
+    preset, tmp_path, monkeypatch
+):
+    trained = []
+    monkeypatch.setattr(default_model, "train", lambda settings, *clips: trained.append(settings))
+    args = default_model.build_parser().parse_args(["--data", str(tmp_path), "--out", str(tmp_path)])
+    args.train_seed = 0
+    clips = [Clip(tmp_path / f"{i}.wav", "cough" if i % 2 else "non_cough",
+                  extra={"dataset": "esc50_16k", "category": "sneezing"}) for i in range(4)]
+    default_model.train_preset(preset, 1, args, clips, clips[:1], "sha", [])
+    assert trained[0].model_name == f"coughwatch-{preset}"  # --install ships coughwatch-default
+    assert trained[0].provenance["n_train_clips"] == 4
 
 
 def test_a_slower_onset_rule_must_beat_the_faster_by_more_than_the_margin():

@@ -51,6 +51,7 @@ def test_two_epoch_run_writes_every_output_and_predict_scores_files(small_set, t
     assert extra["command"].startswith("cough-train --manifest")
     assert {c["path"] for c in extra["validation_clips"]} <= {r["path"] for r in csv.DictReader(small_set.open())}
     assert extra["torch_version"] == torch.__version__
+    assert extra["model_name"] == "a"  # named after the run folder (no --name)
 
     audio = small_set.parent / "audio"
     files = sorted(audio.glob("*.wav"))[:2]

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--folders", type=Path, metavar="DIR", help="folder with one sub-folder of audio per class")
     source.add_argument("--coughvid", type=Path, metavar="DIR", help="COUGHVID folder (<uuid>.json + .webm/.ogg/.wav)")
     p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder to write (created if missing)")
+    p.add_argument("--name", metavar="NAME",
+                   help="model name in the exported file and in every event's model.name "
+                   "(default: the name of the RUN_DIR folder)")
     p.add_argument("--task", choices=TASKS, help="binary (default), regression (default for --coughvid), multiclass")
     p.add_argument("--preset", choices=list(PRESETS), default="default",
                    help="seed = the tutorial exactly, seed-log = it with log-mel, default = BN CNN (default), "
@@ -104,6 +107,7 @@ def settings_from_args(args: argparse.Namespace, argv: list[str]) -> TrainSettin
         decode_threads=min(8, os.cpu_count() or 1), val_fraction=args.val_fraction, augment=args.augment,
         crop=args.crop, regression_loss=args.regression_loss, skip_bad=args.skip_bad,
         cache_dir=args.cache_dir or default_cache_dir(), provenance=provenance,
+        model_name=args.name,
     )
 
 

@@ -156,6 +156,7 @@ def _checkpoint(settings: TrainSettings, config: ModelConfig, scheme: LabelSchem
         "torchaudio_version": str(torchaudio.__version__),
         "data_sha256": clips_sha256([*train_set.clips, *val_set.clips]),
         "n_train": len(train_set.clips),
+        "model_name": settings.model_name or settings.out_dir.resolve().name,
         "crop": settings.crop_policy,
         "augment": settings.use_augment,
         "validation_clips": [

@@ -115,7 +115,7 @@ PRESETS: Final[dict[str, ModelConfig]] = {
 """``default`` is the bundled model's recipe. ``fast`` trades detection for replay speed and
 onset latency: a :class:`StreamBody` whose frames and convolutions are computed once for
 a run of windows, scored every 0.125 s (an hour of audio replays ~1.9x faster than with
-``default``, at twice the windows), at a measured cost in event recall (README, "The default model").
+``default``, at twice the windows), at a measured cost in event recall (docs/model.md, "Speed vs recall").
 ``ctx`` is ``fast``'s trunk with context across windows (:mod:`train.context`): a causal temporal
 stage whose state the monitor carries from hop to hop; trained on multi-second sequences
 (:mod:`train.sequences`), not on clips."""

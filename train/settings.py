@@ -81,6 +81,9 @@ class TrainSettings:
     augment_settings: AugmentSettings = field(default_factory=AugmentSettings)
     provenance: dict[str, Any] = field(default_factory=dict)
     """Copied into the checkpoint's ``extra``: command, source, manifest_sha256, ..."""
+    model_name: str | None = None
+    """Name the exported model carries (``cough-monitor info``, events' ``model.name``);
+    None: the run folder's name."""
 
     def __post_init__(self) -> None:
         _check(self.task in TASKS, f"--task must be one of {', '.join(TASKS)}, not {self.task!r}")
@@ -96,6 +99,7 @@ class TrainSettings:
         _check(0.0 <= self.ema_decay < 1.0, "--ema-decay must be in [0, 1)")
         _check(self.keep in KEEP_POLICIES, f"--keep must be one of {', '.join(KEEP_POLICIES)}, not {self.keep!r}")
         _check(0.0 < self.val_fraction < 1.0, "--val-fraction must be between 0 and 1")
+        _check(self.model_name is None or bool(self.model_name.strip()), "--name must not be empty")
 
     @property
     def tutorial_data(self) -> bool:

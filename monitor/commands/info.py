@@ -55,6 +55,7 @@ def model_metadata(model: LoadedModel) -> dict[str, Any]:
         "event_labels": list(info.event_labels),
         "threshold": info.threshold,
         "feature_spec": asdict(info.spec),
+        "detection": effective_detection(model),
         "extra": {key: _decoded(value) for key, value in sorted(info.extra.items())},
     }
 
@@ -82,10 +83,37 @@ def describe(model: LoadedModel) -> str:
                  if info.run_hop_samples else "one window per input row"),
         ("context", f"state of {info.state_size} floats carried from window to window (scored at its "
                     "default hop only)" if info.state_size else "none: each window scored on its own"),
+        ("detection", _detection_line(effective_detection(model))),
     ]  # fmt: skip
     rows += [(key, value) for key, value in sorted(info.extra.items())]
     width = max(len(key) for key, _ in rows)
     return "".join(f"{key:<{width}}  {value}\n" for key, value in rows)
+
+
+def effective_detection(model: LoadedModel) -> dict[str, float | int]:
+    """The detection settings replay and listen use with this model when no flag overrides
+    them (the model's stored defaults, else the monitor's); times in ms."""
+    settings, framing = cliargs.model_detection_settings(model.info)
+    return {
+        "threshold": settings.threshold_on,
+        "threshold_off": round(settings.threshold_off, 6),
+        "onset_k": settings.onset_k,
+        "onset_n": settings.onset_n,
+        "min_duration_ms": round(settings.min_duration_s * 1000, 3),
+        "merge_gap_ms": round(settings.merge_gap_s * 1000, 3),
+        "refractory_ms": round(settings.refractory_s * 1000, 3),
+        "hop_ms": round(1000 * framing.hop_samples / framing.sample_rate, 3),
+    }
+
+
+def _detection_line(values: dict[str, float | int]) -> str:
+    return (
+        f"threshold {values['threshold']:g} (off {values['threshold_off']:g}), "
+        f"onset {values['onset_k']}-of-{values['onset_n']}, "
+        f"min duration {values['min_duration_ms']:g} ms, merge gap {values['merge_gap_ms']:g} ms, "
+        f"refractory {values['refractory_ms']:g} ms, hop {values['hop_ms']:g} ms "
+        "(used when no flag or setting overrides them)"
+    )
 
 
 def _decoded(value: str) -> Any:

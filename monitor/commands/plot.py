@@ -77,9 +77,12 @@ def _draw(ax: Any, stream: PlotStream) -> None:
         ax.plot(centres_s, stream.scores[:, column], linewidth=1.0, label=label)
     ax.axhline(stream.threshold_on, color="red", linestyle="--", linewidth=0.8, label="on")
     ax.axhline(stream.threshold_off, color="orange", linestyle=":", linewidth=0.8, label="off")
-    for event in stream.events:
-        ax.axvspan(event.start_s, event.end_s, color="red", alpha=0.2)
+    for index, event in enumerate(stream.events):
+        ax.axvspan(event.start_s, event.end_s, color="red", alpha=0.2,
+                   label="event" if index == 0 else None)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("score")
     ax.set_title(f"{stream.source}: {len(stream.events)} event(s)", fontsize=9, loc="left")
-    ax.legend(loc="upper right", fontsize=7, ncol=len(stream.labels) + 2)
+    # Above the axes, level with the title: inside, it would hide scores and events.
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
+              ncol=len(stream.labels) + 3, borderaxespad=0.2)

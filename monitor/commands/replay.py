@@ -1,6 +1,6 @@
 """``cough-monitor replay``: audio files (or raw PCM on stdin) through the live pipeline.
 
-stdout carries only JSON lines (events; with ``--summary`` one line per file);
+stdout carries only JSON lines (events; with ``--summary`` one line per file instead);
 logs and errors go to stderr. A bad file is reported in one line and the
 others are still processed; the exit status then says some failed.
 """
@@ -22,9 +22,11 @@ from monitor.commands.plot import PlotStream, plot_timelines, require_matplotlib
 from monitor.config import cliargs
 from monitor.errors import (
     EXIT_FAILURE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_UNDELIVERED,
+    EXIT_USAGE,
     AudioInputError,
     CoughwatchError,
     report_error,
@@ -47,6 +49,14 @@ log = logging.getLogger(__name__)
 
 PROG: Final = "cough-monitor"
 STDIN: Final = "-"
+EXIT_STATUSES: Final = f"""exit status:
+  {EXIT_OK}    every input processed (and, with MQTT, every event delivered to the broker)
+  {EXIT_FAILURE}    failure: every input failed, or a bad model, setting or output file
+  {EXIT_USAGE}    bad command line
+  {EXIT_PARTIAL}    some inputs failed; the others were processed
+  {EXIT_UNDELIVERED}    every input processed, but some events still wait in the MQTT outbox
+        (they stay there for the next run with the same state directory)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 REALTIME_BLOCK_S: Final = 0.1
 """Block length when pacing like a microphone (``--realtime``)."""
 
@@ -58,7 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argpar
         help=help_line,
         description="Replay audio files (wav/flac/ogg/opus/mp3; other formats via ffmpeg) or raw "
         "PCM on stdin ('-') through the same pipeline as the live monitor. stdout carries only "
-        "JSON lines; logs go to stderr. Exit 0: all inputs processed; 1: failure; 3: some failed.",
+        "JSON lines; logs go to stderr.",
+        epilog=EXIT_STATUSES, formatter_class=cliargs.KeepLineBreaks,
     )  # fmt: skip
     parser.add_argument("inputs", nargs="+", metavar="FILE", help="audio files; '-' = raw PCM on stdin")
     cliargs.add_model_arguments(parser)
@@ -74,7 +85,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argpar
     add("--scores-out", type=Path, metavar="F.csv", help="write every window's scores to F.csv")
     add("--plot", type=Path, metavar="F.png", help="draw the score timeline with events (needs matplotlib)")
     add("--summary", action="store_true",
-        help='one JSON line per file: {"file","duration_s","score","mean_score","events"}')
+        help='instead of the event lines, one JSON line per file: '
+        '{"file","duration_s","score","mean_score","events"} (--events-out and MQTT still get '
+        'the events)')
     raw = parser.add_argument_group("raw PCM on stdin (input '-')")
     raw.add_argument("--raw", choices=sorted(RAW_FORMATS), help="sample format of stdin")
     raw.add_argument("--rate", type=int, metavar="HZ", help="sample rate of stdin")
@@ -89,7 +102,7 @@ def build_sinks(args: argparse.Namespace, model: LoadedModel) -> list[EventSink]
 
     Extension point: other outputs (MQTT) add their sinks here from their own flags.
     """
-    sinks: list[EventSink] = [StdoutSink()]
+    sinks: list[EventSink] = [] if args.summary else [StdoutSink()]
     if args.events_out is not None:
         sinks.append(EventsFileSink(args.events_out))
     mqtt_sink = mqtt_cli.build_mqtt_sink(args, model, cliargs.device_id(args))
@@ -131,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             replay.csv.close()
     if args.plot is not None:
         plot_timelines(args.plot, replay.plots)
+        log.info("score timeline plotted to %s", args.plot)
     if failed == 0:
         # the MQTT sink logged how many events wait in which outbox
         return EXIT_UNDELIVERED if mqtt_cli.undelivered_events(replay.sinks) else EXIT_OK

@@ -28,6 +28,16 @@ def common_parent() -> argparse.ArgumentParser:
     return parent
 
 
+class KeepLineBreaks(argparse.HelpFormatter):
+    """argparse's formatter, except that a text with line breaks of its own (a table such as
+    the exit statuses) is printed as written instead of re-wrapped."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--threads``."""
     group = parser.add_argument_group("model")
@@ -41,27 +51,41 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+FROM_MODEL: Final = "default: from the model"
+"""What ``--help`` says for a flag whose default is stored in the model file."""
+
+
 def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
-    """Hop and event-detector flags (defaults come from the model and DetectorSettings)."""
-    group = parser.add_argument_group("event detection (times on the sample clock)")
+    """Hop and event-detector flags (defaults come from the model, else DetectorSettings)."""
+    fallback = DetectorSettings(threshold_on=1.0, threshold_off=OFF_RATIO)
+    group = parser.add_argument_group(
+        "event detection (times on the sample clock)",
+        "Unset flags take the values stored in the model, chosen with it on validation "
+        "streams; `cough-monitor info` shows the effective values. A model that stores none "
+        f"uses its threshold, threshold-off {OFF_RATIO} x threshold, onset "
+        f"{fallback.onset_k}-of-{fallback.onset_n}, min duration "
+        f"{fallback.min_duration_s * 1000:g} ms, merge gap {fallback.merge_gap_s * 1000:g} ms, "
+        f"refractory {fallback.refractory_s * 1000:g} ms.",
+    )
     add = group.add_argument
     add("--hop-ms", type=positive_float, metavar="MS",
-        help="distance between scored windows (default: the model's default hop, see "
-        "`cough-monitor info`: its run hop if it has one, else a quarter of its window)")
+        help=f"distance between scored windows ({FROM_MODEL}: its run hop if it has one, "
+        "else a quarter of its window)")
     add("--threshold", type=unit_float, metavar="X",
-        help="onset threshold on the window score (default: the model's threshold)")
+        help=f"onset threshold on the window score ({FROM_MODEL})")
     add("--threshold-off", type=unit_float, metavar="X",
-        help=f"a bout continues while scores stay at or above this (default: {OFF_RATIO} x --threshold)")
+        help="a bout continues while scores stay at or above this "
+        f"({FROM_MODEL}; with --threshold: {OFF_RATIO} x --threshold)")
     add("--onset-k", type=positive_int, metavar="K",
-        help=f"positive windows needed among the last --onset-n (default: {DetectorSettings.onset_k})")
+        help=f"positive windows needed among the last --onset-n ({FROM_MODEL})")
     add("--onset-n", type=positive_int, metavar="N",
-        help=f"k-of-n onset look-back in windows (default: {DetectorSettings.onset_n})")
+        help=f"k-of-n onset look-back in windows ({FROM_MODEL})")
     add("--min-duration-ms", type=non_negative_float, metavar="MS",
-        help="shorter bouts are ignored (default: 0)")
+        help=f"shorter bouts are ignored ({FROM_MODEL})")
     add("--merge-gap-ms", type=non_negative_float, metavar="MS",
-        help=f"dips up to this long merge into one event (default: {DetectorSettings.merge_gap_s * 1000:g})")
+        help=f"dips up to this long merge into one event ({FROM_MODEL})")
     add("--refractory-ms", type=non_negative_float, metavar="MS",
-        help="no new event starts this soon after one ended (default: 0)")  # fmt: skip
+        help=f"no new event starts this soon after one ended ({FROM_MODEL})")  # fmt: skip
 
 
 def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +137,14 @@ def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[Detec
                 f"({1000 * spec.window_s:g} ms)"
             )
     return settings, Framing(spec.sample_rate, spec.window_samples, hop_samples)
+
+
+def model_detection_settings(info: ModelInfo) -> tuple[DetectorSettings, Framing]:
+    """What replay and listen use for ``info``'s model when no detection flag is given."""
+    unset = dict.fromkeys(
+        ("hop_ms", "threshold", "threshold_off", "onset_k", "onset_n",
+         "min_duration_ms", "merge_gap_ms", "refractory_ms"))  # fmt: skip
+    return detection_settings(argparse.Namespace(**unset), info)
 
 
 def _seconds(milliseconds: float | None) -> float | None:

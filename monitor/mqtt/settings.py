@@ -49,7 +49,7 @@ class TlsSettings(SettingsStruct):
 
 
 class MqttSettings(SettingsStruct):
-    """Where and how the monitor publishes (see the MQTT section of the README)."""
+    """Where and how the monitor publishes (see docs/mqtt.md)."""
 
     host: Annotated[str, Meta(min_length=1, description="Broker host name or IP address.")]
     port: Annotated[int, Meta(

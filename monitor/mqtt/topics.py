@@ -13,7 +13,7 @@ STATE_OFF: Final = "OFF"
 
 @dataclass(frozen=True)
 class Topics:
-    """Topic names; see the README's MQTT table for payloads."""
+    """Topic names; see docs/mqtt.md for payloads."""
 
     prefix: str
 

@@ -220,7 +220,9 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
         augment_settings=augment,
         provenance={"recipe": "train.recipes.default_model",
                     "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
-                    "manifest_sha256": manifest_sha},
+                    "manifest_sha256": manifest_sha,
+                    "n_train_clips": len(train_clips)},  # distinct clips, before the repeats
+        model_name=f"coughwatch-{preset}",  # --install ships coughwatch-default
     )
     log.info("training %s for %d epochs", preset, epochs)
     train(settings, clips, val_clips)

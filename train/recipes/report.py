@@ -126,7 +126,10 @@ def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[s
     text = [
         "# Default model: evaluation on held-out validation data\n",
         f"Group-disjoint split of coughset (manifest sha256 `{summary['manifest_sha256'][:16]}`, "
-        f"seed {summary['seed']}): {summary['n_train']} training clips, {summary['n_val']} validation clips. "
+        f"seed {summary['seed']}): {summary['n_train']} training clips (distinct; the default preset "
+        "lists them more often per epoch: oversampled coughs, hard negatives and training-stream "
+        "files, the model's `train_items_per_epoch`), "
+        f"{summary['n_val']} validation clips. "
         f"Streams built from validation clips only: a {streams['negative_h']:.2f} h negative stream "
         f"(speech, environmental and household sounds, breathing, gaps over a noise floor) and a "
         f"{streams['positive_h']:.2f} h positive stream with {streams['coughs']} validation coughs mixed "
