@@ -236,7 +236,7 @@ def train_context(args: argparse.Namespace, run_dir: Path, train_clips: list[Cli
     settings = SequenceTrainSettings(
         out_dir=run_dir, epochs=args.ctx_epochs, sequences_per_epoch=args.ctx_sequences, seed=args.train_seed,
         cache_dir=args.cache_dir,
-        provenance={"recipe": "train.recipes.default_model",
+        provenance={"recipe": "train.recipes.default_model", "model_name": f"coughwatch-{run_dir.name}",
                     "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
                     "manifest_sha256": manifest_sha})
     log.info("training %s for %d epochs of %d sequences%s", run_dir.name, args.ctx_epochs, args.ctx_sequences,
