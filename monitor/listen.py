@@ -17,6 +17,7 @@ from monitor import cliargs
 from monitor.config import AudioSettings
 from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
 from monitor.daemon import Daemon
+from monitor.device_id import resolve_device_id
 from monitor.errors import EXIT_FAILURE, ConfigError, report_error
 from monitor.outputs import StdoutSink
 
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.lines:
             report_error(PROG, ConfigError(line))
         return EXIT_FAILURE
+    resolve_device_id(settings.device_id)  # unset: the host name must be usable too
     if settings.debug:
         logging.getLogger().setLevel(logging.DEBUG)
     return Daemon(sources, settings, [StdoutSink()]).run()
