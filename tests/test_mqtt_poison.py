@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 import pytest
-from fx_mosquitto import event_ids, make_event
+from fx_mosquitto import Broker, event_ids, make_event
 
 from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import ConfigError
@@ -93,3 +93,26 @@ def test_poisoned_rows_go_to_quarantine_and_the_rest_is_delivered_in_order(
     assert [r.message for r in caplog.records if "quarantine" in r.message] == [
         f"MQTT: 2 message(s) that can never be sent are kept in quarantine in "
         f"{state / 'outbox.sqlite3'} (see docs/reliability.md)"]
+
+
+def test_a_row_the_broker_refuses_is_kept_in_quarantine_not_dropped(sink_factory, tmp_path):
+    """MQTT 5: a broker ACL that denies the event topic answers each PUBACK 'Not authorized'."""
+    broker = Broker(tmp_path / "acl-broker")
+    acl = tmp_path / "acl"
+    acl.write_text("topic readwrite coughwatch/dev1/status\ntopic readwrite coughwatch/dev1/state\n")
+    with broker.conf.open("a") as conf:
+        conf.write(f"acl_file {acl}\n")
+    broker.start()
+    try:
+        sink = sink_factory(broker, protocol="5")
+        assert sink.publisher.wait_connected(5)
+        sink.bout_ended(make_event(0))
+        sink.bout_ended(make_event(1))
+        assert sink.publisher.wait_drained(5) == 0  # nothing blocks: both answered
+        assert sink.publisher.quarantined() == 2
+        sink.close()
+    finally:
+        broker.kill()
+    reasons = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3").execute(
+        "SELECT reason FROM quarantine ORDER BY seq").fetchall()
+    assert reasons == [("refused by the broker: Not authorized",)] * 2
