@@ -14,13 +14,16 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Collection, Sequence
 from typing import Final, NamedTuple
 
-from monitor.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CoughwatchError, report_error
+from monitor.errors import EXIT_INTERRUPTED, CoughwatchError, report_error
 
 PROG: Final = "cough-monitor"
+EXIT_BROKEN_PIPE: Final = 128 + signal.SIGPIPE
+"""141: what a shell reports for a writer stopped by SIGPIPE (``yes | head -1``)."""
 
 
 class Subcommand(NamedTuple):
@@ -88,9 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_error(PROG, exc)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # e.g. `cough-monitor replay x.wav | head -1`
+    except BrokenPipeError:  # `cough-monitor replay x.wav | head -1`: the reader is gone
+        # As the Python docs advise: point stdout at /dev/null so the interpreter's final
+        # flush does not fail again, and exit quietly with the conventional status.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILURE
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -7,9 +7,7 @@ import subprocess
 import sys
 import threading
 
-import pytest
-
-from monitor.mqtt.outbox import Outbox, OutboxError
+from monitor.mqtt.outbox import Outbox
 
 
 def test_messages_come_back_in_order_and_survive_a_reopen(tmp_path):
@@ -56,10 +54,15 @@ def test_a_second_process_cannot_open_the_same_outbox(tmp_path):
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-def test_corrupt_file_is_a_clear_error(tmp_path):
-    (tmp_path / "outbox.sqlite3").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(OutboxError, match="outbox.sqlite3"):
-        Outbox.in_dir(tmp_path, 10)
+def test_a_file_that_is_not_a_database_is_moved_aside(tmp_path, caplog):
+    garbage = b"this is not a database" * 100
+    (tmp_path / "outbox.sqlite3").write_bytes(garbage)
+    box = Outbox.in_dir(tmp_path, 10)
+    assert box.depth() == 0
+    box.close()
+    (moved,) = tmp_path.glob("outbox.sqlite3.corrupt-*")
+    assert moved.read_bytes() == garbage
+    assert [r.message for r in caplog.records if "damaged" in r.message] != []
 
 
 def test_concurrent_writers_and_a_remover_lose_nothing(tmp_path):

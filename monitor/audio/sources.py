@@ -21,6 +21,7 @@ import numpy as np
 import soundfile
 import soxr
 
+from monitor.audio.truncation import Truncation, truncation
 from monitor.errors import AudioInputError
 
 log = logging.getLogger(__name__)
@@ -103,9 +104,11 @@ class FileSource(AudioSource):
         if not path.is_file():
             raise AudioInputError(f"{path}: not a regular file")
         self._use_ffmpeg = False
+        self._truncation: Truncation | None = None
         try:
             info = soundfile.info(str(path))
             self.input_rate, self.channels = int(info.samplerate), int(info.channels)
+            self._truncation = truncation(str(getattr(info, "extra_info", "")))
         except (soundfile.LibsndfileError, RuntimeError) as exc:
             self._fall_back_to_ffmpeg(exc)
 
@@ -130,10 +133,12 @@ class FileSource(AudioSource):
                 while True:
                     frames = audio.read(self.block_frames, dtype="float32", always_2d=True)
                     if not len(frames):
-                        return
+                        break
                     yield frames
         except (soundfile.LibsndfileError, RuntimeError) as exc:
             raise AudioInputError(f"{self.path}: corrupt audio ({_first_line(exc)})") from None
+        if self._truncation is not None:  # what was there has been scored, as for stdin
+            raise AudioInputError(f"{self.path}: {self._truncation.describe(self.input_rate)}")
 
 
 def _ffmpeg_blocks(path: Path, rate: int, block_frames: int) -> Iterator[np.ndarray]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from monitor.config import cliargs
+from monitor.config.device_id import resolve_device_id
 from monitor.config.settings import AudioSettings
 from monitor.config.sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import EXIT_FAILURE, ConfigError, report_error
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         for line in exc.lines:
             report_error(PROG, ConfigError(line))
         return EXIT_FAILURE
+    resolve_device_id(settings.device_id)  # unset: the host name must be usable too
     if settings.debug:
         logging.getLogger().setLevel(logging.DEBUG)
     return Daemon(sources, settings, [StdoutSink()]).run()

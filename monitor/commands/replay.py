@@ -28,6 +28,7 @@ from monitor.errors import (
     EXIT_UNDELIVERED,
     EXIT_USAGE,
     AudioInputError,
+    ConfigError,
     CoughwatchError,
     report_error,
 )
@@ -59,6 +60,10 @@ EXIT_STATUSES: Final = f"""exit status:
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
 REALTIME_BLOCK_S: Final = 0.1
 """Block length when pacing like a microphone (``--realtime``)."""
+MAX_BATCH_WINDOWS: Final = 1024
+"""``--batch`` at most: beyond a few dozen windows onnxruntime is no faster."""
+MAX_BATCH_BYTES: Final = 256 * 1024 * 1024
+"""Memory one batch of windows may take (float32), whatever the model's window."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argparse.ArgumentParser:
@@ -77,8 +82,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argpar
     cliargs.add_identity_arguments(parser)
     add = parser.add_argument
     add("--realtime", action="store_true", help="pace the audio like a live microphone")
-    add("--batch", type=cliargs.positive_int, default=DEFAULT_BATCH_WINDOWS, metavar="N",
-        help=f"windows per onnxruntime call in fast replay (default: {DEFAULT_BATCH_WINDOWS})")
+    add("--batch", type=cliargs.int_in(1, MAX_BATCH_WINDOWS), default=DEFAULT_BATCH_WINDOWS,
+        metavar="N", help=f"windows per onnxruntime call in fast replay, 1..{MAX_BATCH_WINDOWS} "
+        f"(default: {DEFAULT_BATCH_WINDOWS})")
     add("--start-time", type=cliargs.parse_start_time, metavar="ISO",
         help="wall time of the first sample (default: the file's mtime; stdin: now)")
     add("--events-out", type=Path, metavar="F", help="also append events as JSON lines to F")
@@ -126,10 +132,12 @@ class _Run:
 def run(args: argparse.Namespace) -> int:
     """Replay every input; return the exit status."""
     _check_inputs(args)
+    cliargs.device_id(args)  # a bad --device-id fails before anything is read or stored
     if args.plot is not None:
         require_matplotlib()
     model = load_model(args.model, threads=args.threads)
     cliargs.detection_settings(args, model.info)  # validate before any input is read
+    _check_batch(args.batch, model.info.spec.window_samples)
     replay = _Run(args, model, Scorer(model), build_sinks(args, model), None, [])
     failed = 0
     try:
@@ -160,10 +168,24 @@ def _check_inputs(args: argparse.Namespace) -> None:
         args.parser.error("--raw applies only to input '-' (stdin)")
 
 
+def _check_batch(batch: int, window_samples: int) -> None:
+    need_bytes = 4 * batch * window_samples
+    if need_bytes > MAX_BATCH_BYTES:
+        most = max(1, MAX_BATCH_BYTES // (4 * window_samples))
+        raise ConfigError(f"--batch {batch}: {batch} windows of {window_samples} samples need "
+                          f"{need_bytes / 2**20:.0f} MiB; at most {most} for this model")
+
+
 def _replay_input(replay: _Run, name: str) -> bool:
-    """Replay one input; report a failure in one line and return whether it succeeded."""
+    """Replay one input; report a failure in one line and return whether it succeeded.
+
+    A closed stdout (``| head -1``) is not the input's fault: BrokenPipeError goes up
+    to the command line, which exits quietly.
+    """
     try:
         summary = _replay_stream(replay, _open_source(replay, name), name)
+    except BrokenPipeError:
+        raise
     except (CoughwatchError, OSError) as exc:
         report_error(PROG, exc if isinstance(exc, CoughwatchError) else AudioInputError(f"{name}: {exc}"))
         return False

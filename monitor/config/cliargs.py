@@ -8,17 +8,30 @@ each subcommand adds the groups it needs and turns them into settings with
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final
 
+from monitor.config.device_id import resolve_device_id
 from monitor.errors import ConfigError
-from monitor.scoring.context import default_device_id
-from monitor.scoring.detector import DetectorSettings, Framing
+from monitor.scoring.detector import (
+    MAX_MERGE_GAP_S,
+    MAX_MIN_DURATION_S,
+    MAX_ONSET_WINDOWS,
+    MAX_REFRACTORY_S,
+    DetectorSettings,
+    Framing,
+)
 from monitor.scoring.modelfile import ModelInfo
 
 OFF_RATIO: Final = 0.7
 """Default ``threshold_off`` = this × ``threshold_on``."""
+MAX_THREADS: Final = 64
+"""onnxruntime threads at most (as ``threads`` in the listen config); more only hangs."""
+MAX_HOP_MS: Final = 60000.0
+"""Longest ``--hop-ms`` (as ``hop_ms`` in the listen config)."""
 
 
 def common_parent() -> argparse.ArgumentParser:
@@ -46,8 +59,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="coughwatch ONNX model (default: the model bundled with the package)",
     )  # fmt: skip
     group.add_argument(
-        "--threads", type=positive_int, default=1, metavar="N",
-        help="onnxruntime threads for scoring (default: 1)",
+        "--threads", type=int_in(1, MAX_THREADS), default=1, metavar="N",
+        help=f"onnxruntime threads for scoring, 1..{MAX_THREADS} (default: 1)",
     )  # fmt: skip
 
 
@@ -68,7 +81,7 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
         f"refractory {fallback.refractory_s * 1000:g} ms.",
     )
     add = group.add_argument
-    add("--hop-ms", type=positive_float, metavar="MS",
+    add("--hop-ms", type=float_in(0.0, MAX_HOP_MS, low_open=True), metavar="MS",
         help=f"distance between scored windows ({FROM_MODEL}: its run hop if it has one, "
         "else a quarter of its window)")
     add("--threshold", type=unit_float, metavar="X",
@@ -76,15 +89,15 @@ def add_detection_arguments(parser: argparse.ArgumentParser) -> None:
     add("--threshold-off", type=unit_float, metavar="X",
         help="a bout continues while scores stay at or above this "
         f"({FROM_MODEL}; with --threshold: {OFF_RATIO} x --threshold)")
-    add("--onset-k", type=positive_int, metavar="K",
+    add("--onset-k", type=int_in(1, MAX_ONSET_WINDOWS), metavar="K",
         help=f"positive windows needed among the last --onset-n ({FROM_MODEL})")
-    add("--onset-n", type=positive_int, metavar="N",
+    add("--onset-n", type=int_in(1, MAX_ONSET_WINDOWS), metavar="N",
         help=f"k-of-n onset look-back in windows ({FROM_MODEL})")
-    add("--min-duration-ms", type=non_negative_float, metavar="MS",
+    add("--min-duration-ms", type=float_in(0.0, 1000 * MAX_MIN_DURATION_S), metavar="MS",
         help=f"shorter bouts are ignored ({FROM_MODEL})")
-    add("--merge-gap-ms", type=non_negative_float, metavar="MS",
+    add("--merge-gap-ms", type=float_in(0.0, 1000 * MAX_MERGE_GAP_S), metavar="MS",
         help=f"dips up to this long merge into one event ({FROM_MODEL})")
-    add("--refractory-ms", type=non_negative_float, metavar="MS",
+    add("--refractory-ms", type=float_in(0.0, 1000 * MAX_REFRACTORY_S), metavar="MS",
         help=f"no new event starts this soon after one ended ({FROM_MODEL})")  # fmt: skip
 
 
@@ -97,8 +110,11 @@ def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def device_id(args: argparse.Namespace) -> str:
-    """The effective device id."""
-    return args.device_id or default_device_id()
+    """The effective device id (``--device-id``, else the host name), checked.
+
+    Raises :class:`ConfigError` (one line) for an id that cannot be an MQTT topic level.
+    """
+    return resolve_device_id(args.device_id)
 
 
 def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[DetectorSettings, Framing]:
@@ -130,7 +146,8 @@ def detection_settings(args: argparse.Namespace, info: ModelInfo) -> tuple[Detec
     if args.hop_ms is None:
         hop_samples = info.default_hop_samples
     else:
-        hop_samples = round(args.hop_ms * spec.sample_rate / 1000)
+        hop_exact = args.hop_ms * spec.sample_rate / 1000
+        hop_samples = round(hop_exact) if math.isfinite(hop_exact) else 0
         if not 1 <= hop_samples <= spec.window_samples:
             raise ConfigError(
                 f"--hop-ms {args.hop_ms:g} must be between one sample and the model's window "
@@ -171,6 +188,40 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def int_in(low: int, high: int) -> Callable[[str], int]:
+    """argparse type: an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        value = positive_int(text) if low == 1 else _int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, not {value}")
+        return value
+
+    return parse
+
+
+def float_in(low: float, high: float, low_open: bool = False) -> Callable[[str], float]:
+    """argparse type: a finite number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+
+    def parse(text: str) -> float:
+        value = _float(text)
+        if value < low or (low_open and value == low):
+            raise argparse.ArgumentTypeError(
+                f"must be {'more than' if low_open else 'at least'} {low:g}, not {value:g}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}, not {value:g}")
+        return value
+
+    return parse
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
 def _float(text: str) -> float:

@@ -27,10 +27,13 @@ class InvalidSetting(ConfigError):
         self.key = key
         self.message = message
         self.shows_value = shows_value
+        self.all: list[InvalidSetting] = [self]
+        """Every problem found together with this one (this one first)."""
 
     def under(self, name: str) -> InvalidSetting:
-        """The same problem, seen from the table that holds ``name``."""
-        return InvalidSetting((name, *self.key), self.message, self.shows_value)
+        """The same problem(s), seen from the table that holds ``name``."""
+        return _together([InvalidSetting((name, *p.key), p.message, p.shows_value)
+                          for p in self.all])
 
 
 _WHERE: Final = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -61,8 +64,19 @@ def readable(kind: Any, text: str) -> InvalidSetting:
     return _from_check(kind, key, message)
 
 
+def _together(problems: list[InvalidSetting]) -> InvalidSetting:
+    """The first of ``problems``, carrying all of them in ``all``."""
+    problems[0].all = problems
+    return problems[0]
+
+
 def _from_check(kind: Any, key: Key, message: str) -> InvalidSetting:
-    """A ``__post_init__`` message; ``"name: ..."`` blames the struct's field ``name``."""
+    """``__post_init__`` message(s), one per line; ``"name: ..."`` blames the struct's field."""
+    lines = [line for line in message.splitlines() if line.strip()] or [message]
+    return _together([_one_check(kind, key, line) for line in lines])
+
+
+def _one_check(kind: Any, key: Key, message: str) -> InvalidSetting:
     name, _, rest = message.partition(": ")
     struct = struct_arm(type_at(kind, key))
     if rest and struct is not None and name in field_types(struct):

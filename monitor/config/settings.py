@@ -15,11 +15,9 @@ from typing import Annotated, Any, Final
 from msgspec import Meta, field
 from msgspec.structs import asdict, force_setattr
 
+from monitor.config.device_id import DEVICE_ID_PATTERN
 from monitor.config.structs import SettingsStruct, to_builtins
 from monitor.mqtt.settings import MqttSettings
-
-DEVICE_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-"""Device ids become an MQTT topic level: no '/', '+', '#' or spaces."""
 
 
 class DetectorOverrides(SettingsStruct):

@@ -4,7 +4,8 @@ Later sources win, key by key: TOML file < ``COUGHWATCH_*`` variables <
 command-line flags. Environment names map to keys with ``__`` between table
 and key, e.g. ``COUGHWATCH_MQTT__HOST`` -> ``mqtt.host``,
 ``COUGHWATCH_AUDIO__INPUT_DEVICE`` -> ``audio.input_device``; empty variables
-are ignored. Validation errors become one line each, naming the key and the
+are ignored, and so is a variable that ``mqtt.password_env`` names (e.g.
+``COUGHWATCH_MQTT_PASSWORD``): it holds a secret, not a setting. Validation errors become one line each, naming the key and the
 source of its value; every problem is reported, not only the first.
 """
 
@@ -31,6 +32,9 @@ ENV_PREFIX: Final = "COUGHWATCH_"
 ENV_NESTING: Final = "__"
 ENV_CONFIG_FILE: Final = "COUGHWATCH_CONFIG"
 """Names the TOML file when ``--config`` is not given (not a setting itself)."""
+SECRET_SOURCE_KEYS: Final = (("mqtt", "password_env"),)
+"""Settings that name an environment variable holding a secret: that variable is never
+read as a setting, whatever its name."""
 
 Key = tuple[str, ...]
 
@@ -65,10 +69,15 @@ def load_settings(sources: ConfigSources) -> ListenSettings:
     tree: dict[str, Any] = {}
     origin: dict[Key, str] = {}
     config_file = sources.effective_config_file()
+    file_tree = read_toml(config_file) if config_file is not None else {}
     if config_file is not None:
-        _merge(tree, origin, read_toml(config_file), str(config_file))
-    for key, value, name in env_items(sources.environ):
-        _merge(tree, origin, _nest(key, value), f"${name}")
+        _merge(tree, origin, file_tree, str(config_file))
+    env = [(_nest(key, value), name) for key, value, name in env_items(sources.environ)]
+    flags = [_nest(tuple(dotted.split(".")), value) for dotted, value in sources.flags.items()]
+    secret_names = secret_variables([file_tree, *(t for t, _ in env), *flags])
+    for env_tree, name in env:
+        if name not in secret_names:
+            _merge(tree, origin, env_tree, f"${name}")
     for dotted, value in sources.flags.items():
         if value is not None:
             _merge(tree, origin, _nest(tuple(dotted.split(".")), value), _flag_name(dotted))
@@ -89,6 +98,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes UTF-8 itself and lets this through
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                          f"offset {exc.start}); TOML files must be UTF-8") from None
 
 
 def env_items(environ: Mapping[str, str]) -> list[tuple[Key, str, str]]:
@@ -101,6 +113,17 @@ def env_items(environ: Mapping[str, str]) -> list[tuple[Key, str, str]]:
         if all(key):
             items.append((key, value, name))
     return items
+
+
+def secret_variables(trees: list[Mapping[str, Any]]) -> set[str]:
+    """Names of the variables that any of ``trees`` gives as a secret source (``password_env``)."""
+    names = set()
+    for tree in trees:
+        for key in SECRET_SOURCE_KEYS:
+            found, value = _value_at(tree, key)
+            if found and isinstance(value, str) and value.strip():
+                names.add(value.strip())
+    return names
 
 
 def _nest(key: Key, value: Any) -> dict[str, Any]:

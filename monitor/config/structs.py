@@ -12,7 +12,7 @@ words.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -29,8 +29,17 @@ class SettingsStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
 
     Cross-field checks go in ``__post_init__`` and raise ``ValueError`` with a
     message for users; one that starts with ``"<field>: "`` is reported
-    against that field.
+    against that field. To report every failed check, not only the first,
+    collect them and call :func:`raise_all`.
     """
+
+
+def raise_all(found: Iterable[str | None]) -> None:
+    """Raise one ``ValueError`` carrying every problem in ``found`` (``None`` = no problem),
+    one per line; each becomes its own :class:`InvalidSetting`."""
+    messages = [message for message in found if message]
+    if messages:
+        raise ValueError("\n".join(messages))
 
 
 BOOL_WORDS: Final[dict[str, bool]] = {
@@ -43,7 +52,8 @@ BOOL_WORDS: Final[dict[str, bool]] = {
 def settings_from(cls: type[S], tree: Mapping[str, Any]) -> S:
     """Validate ``tree`` (TOML, environment strings, flag values) into ``cls``.
 
-    Raises :class:`InvalidSetting` for the first problem found.
+    Raises :class:`InvalidSetting` for the first problem found (its ``all``: every
+    problem the same check found, e.g. every failed cross-field check of a table).
     """
     try:
         return _convert(tree, cls)
@@ -75,7 +85,7 @@ def problems(cls: type[SettingsStruct], tree: Mapping[str, Any]) -> list[Invalid
         try:
             settings_from(cls, tree)
         except InvalidSetting as problem:
-            found.append(problem)
+            found.extend(problem.all)
     return found
 
 

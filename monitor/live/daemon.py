@@ -143,6 +143,10 @@ class Daemon:
                 log.error("reload rejected: %s", line)
         except ConfigError as exc:
             log.error("reload rejected: %s", exc)
+        except Exception as exc:  # a reload must never end the daemon: keep what runs
+            log.error("reload rejected (keeping the running configuration): %s: %s",
+                      type(exc).__name__, exc)
+            log.debug("reload failure", exc_info=True)
         else:
             log.info("effective configuration: %s", json.dumps(settings.redacted()))
             self.settings = settings

@@ -70,6 +70,7 @@ class LiveWorker:
         self._settled_state: str | None = None
         self._summary = "starting: waiting for audio"
         self._pending: ListenSettings | None = None
+        self._outbox_error: str | None = None
         self.mqtt_sink: EventSink | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -128,7 +129,7 @@ class LiveWorker:
             changed = self._track_input_state()
             if changed == "stalled":
                 self.finish_epoch()  # no audio: end an open bout now, not after the outage
-            if first or changed or time.monotonic() >= next_stats:
+            if first or changed or self._outbox_error_changed() or time.monotonic() >= next_stats:
                 self._emit_stats()
                 next_stats = time.monotonic() + self.settings.stats_interval_s
             if first:
@@ -187,6 +188,12 @@ class LiveWorker:
         if was == "stalled":
             log.warning("audio input %s recovered", health.device)
         return health.state if was is not None else None
+
+    def _outbox_error_changed(self) -> bool:
+        """True once when the MQTT outbox starts or stops failing (stats and STATUS= say so)."""
+        error = getattr(getattr(self.mqtt_sink, "publisher", None), "outbox_error", None)
+        changed, self._outbox_error = error != self._outbox_error, error
+        return changed
 
     def _emit_stats(self) -> None:
         health = self.mic.health()
@@ -248,4 +255,6 @@ def _summary_line(health: MicHealth, snapshot: dict[str, Any], mqtt: EventSink |
     if publisher is not None:
         link = "connected" if publisher.connected else "disconnected"
         text += f"; MQTT {link}, {publisher.pending()} waiting"
+        if publisher.outbox_error:  # first: STATUS= is cut at 200 characters
+            text = f"outbox cannot be written ({publisher.outbox_error}); {text}"
     return text

@@ -68,7 +68,7 @@ def mqtt_settings_from_args(args: argparse.Namespace) -> MqttSettings | None:
     try:
         return settings_from(MqttSettings, {k: v for k, v in fields.items() if v is not None})
     except InvalidSetting as exc:
-        raise ConfigError(f"MQTT flags: {exc}") from exc
+        raise ConfigError("MQTT flags: " + "; ".join(map(str, exc.all))) from exc
 
 
 def build_mqtt_sink(
@@ -98,7 +98,7 @@ def _tls_from_args(args: argparse.Namespace) -> TlsSettings | None:
     try:
         return settings_from(TlsSettings, {k: v for k, v in fields.items() if v is not None})
     except InvalidSetting as exc:
-        raise ConfigError(f"MQTT TLS flags: {exc}") from exc
+        raise ConfigError("MQTT TLS flags: " + "; ".join(map(str, exc.all))) from exc
 
 
 def _mqtt_flags_given(args: argparse.Namespace) -> bool:

@@ -11,6 +11,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from monitor.errors import ConfigError
+from monitor.mqtt.inbound import BoundedClient
 from monitor.mqtt.settings import MqttSettings, TlsSettings
 from monitor.mqtt.topics import OFFLINE
 
@@ -20,13 +21,14 @@ PAHO_MAX_INFLIGHT: Final = 100
 
 def build_client(
     settings: MqttSettings, client_id: str, password: str | None, will_topic: str
-) -> mqtt.Client:
-    """A paho client with auth, TLS, last will (``offline``, retained) and reconnect backoff.
+) -> BoundedClient:
+    """A paho client with auth, TLS, last will (``offline``, retained) and reconnect backoff,
+    reading no incoming packet bigger than :data:`~monitor.mqtt.inbound.MAX_INCOMING_PACKET_BYTES`.
 
     Raises :class:`ConfigError` when a TLS file is missing or unusable.
     """
     protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+    client = BoundedClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
     if settings.username is not None:
         client.username_pw_set(settings.username, password)
     if settings.tls is not None:
@@ -92,3 +94,13 @@ def describe_connect_error(exc: BaseException | None) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or type(exc).__name__
     return str(exc) or type(exc).__name__
+
+
+def describe_early_close(where: str, reason: object, keepalive_s: int, tls: bool) -> str:
+    """One line for a connection that ended before the broker accepted it (no CONNACK):
+    something that is not an MQTT broker, or a TLS port spoken to without TLS (or back)."""
+    hint = ("is that port an MQTT broker with TLS?" if tls else
+            "is that port an MQTT broker, and not a TLS port (then set TLS)?")
+    if "keep alive" in str(reason).lower():
+        return f"no answer (CONNACK) from {where} within {keepalive_s} s: {hint}"
+    return f"{where} closed the connection before accepting it ({reason}): {hint}"

@@ -11,6 +11,10 @@ Delivery model (at least once, in order):
   new row could overtake an old one). After a restart of the process nothing is
   in paho's memory and every row in the outbox is sent again, in order.
   Subscribers de-duplicate by ``event_id``.
+* A row that can never be sent (wildcard topic, oversize, refused by the
+  broker) goes to quarantine (:mod:`monitor.mqtt.poison`) and the next row goes
+  on; an outbox that cannot be written holds events in memory
+  (:mod:`monitor.mqtt.outbox_guard`). Neither stops delivery of the others.
 * Volatile messages (state, stats, discovery) are only sent while connected and
   never stored; the owner re-publishes the current ones from a connect hook.
 
@@ -32,8 +36,11 @@ from typing import Any, Final
 
 import paho.mqtt.client as mqtt
 
-from monitor.mqtt.client import build_client, describe_connect_error
-from monitor.mqtt.outbox import Outbox, OutboxMessage
+from monitor.mqtt.client import build_client, describe_connect_error, describe_early_close
+from monitor.mqtt.inbound import MAX_INCOMING_PACKET_BYTES, IncomingGuard
+from monitor.mqtt.outbox import OutboxMessage
+from monitor.mqtt.outbox_guard import RETRY_S, GuardedOutbox
+from monitor.mqtt.poison import poison_reason
 from monitor.mqtt.settings import MqttSettings
 from monitor.mqtt.topics import OFFLINE, ONLINE
 
@@ -66,7 +73,7 @@ class Publisher:
 
     def __init__(
         self, settings: MqttSettings, client_id: str, status_topic: str,
-        outbox: Outbox, password: str | None,
+        outbox: GuardedOutbox, password: str | None,
     ) -> None:
         self._settings = settings
         self._where = f"{settings.host}:{settings.effective_port}"
@@ -81,11 +88,14 @@ class Publisher:
         self._client.on_message = self._on_message
         self._cond = threading.Condition()
         self._connected = False
+        self._answered = False  # a CONNACK (accepting or refusing) came on this connection
         self._generation = 0  # +1 per successful connection
         self._inflight: dict[int, tuple[int, int]] = {}  # mid -> (seq, generation)
         self._registering = False  # sender is between publish() and recording its mid
         self._early_acks: set[int] = set()
         self._acked: list[int] = []  # seqs acknowledged, not yet removed from the outbox
+        self._rejected: list[tuple[int, str]] = []  # (seq, reason) the broker refused
+        self._broker_max_packet: int | None = None  # MQTT 5 CONNACK Maximum Packet Size
         self._last_handed = 0
         self._last_put = 0
         self._dirty = True
@@ -93,6 +103,9 @@ class Publisher:
         self._stopping = False
         self._connect_hooks: list[ConnectHook] = []
         self._handlers: dict[str, MessageHandler] = {}
+        self._incoming = IncomingGuard()
+        self._client.on_oversize = lambda size: self._incoming.note(
+            "packet", size, MAX_INCOMING_PACKET_BYTES)
         self._sender = threading.Thread(target=self._run_sender, name="mqtt-sender", daemon=True)
 
     # ----- owner API (called from the worker thread) -----
@@ -115,7 +128,7 @@ class Publisher:
     def subscribe(self, topic: str, handler: MessageHandler) -> None:
         """Subscribe on every (re)connect; ``handler(payload)`` runs on paho's thread."""
         self._handlers[topic] = handler
-        self._client.message_callback_add(topic, lambda _c, _u, msg: handler(msg.payload))
+        self._client.message_callback_add(topic, self._incoming.wrap(handler))
 
     def start(self) -> None:
         """Start connecting in the background (paho retries with backoff)."""
@@ -124,15 +137,18 @@ class Publisher:
                  f" (user {self._settings.username})" if self._settings.username else "")
         log.debug("MQTT settings: %s", self._settings.redacted())
         self._client.connect_async(
-            self._settings.host, self._settings.effective_port, self._settings.keepalive_s)
+            self._settings.host, self._settings.effective_port, self._settings.keepalive_s,
+            properties=self._incoming.connect_properties(self._settings.protocol))
         self._client.loop_start()
         self._sender.start()
 
-    def publish_durable(self, topic: str, payload: bytes) -> int:
-        """Store in the outbox, then deliver when possible; returns the outbox ``seq``."""
+    def publish_durable(self, topic: str, payload: bytes) -> int | None:
+        """Store in the outbox, then deliver when possible; returns the outbox ``seq``
+        (None: the outbox cannot be written now and the message waits in memory)."""
         seq = self._outbox.put(topic, payload, self._settings.qos)
         with self._cond:
-            self._last_put = max(self._last_put, seq)
+            if seq is not None:  # None: held in memory, the outbox cannot be written
+                self._last_put = max(self._last_put, seq)
             self._poke()
         return seq
 
@@ -158,8 +174,26 @@ class Publisher:
         return self._outbox.path
 
     def pending(self) -> int:
-        """Durable messages not yet acknowledged by the broker."""
+        """Durable messages not yet acknowledged by the broker (stored or held in memory)."""
         return self._outbox.depth()
+
+    def held(self) -> int:
+        """Durable messages waiting in memory because the outbox cannot be written."""
+        return self._outbox.held()
+
+    def quarantined(self) -> int:
+        """Outbox rows that can never be sent, kept in quarantine."""
+        return self._outbox.quarantined()
+
+    @property
+    def outbox_error(self) -> str | None:
+        """Why the outbox cannot be written now, or None."""
+        return self._outbox.error
+
+    @property
+    def ignored_incoming(self) -> int:
+        """Incoming messages ignored for their size since start."""
+        return self._incoming.ignored
 
     def in_flight(self) -> int:
         """Durable messages handed to the network and not yet acknowledged."""
@@ -186,6 +220,7 @@ class Publisher:
 
         Returns how many durable messages remain in the outbox for the next run.
         """
+        self._outbox.retry()  # the disk may have room again by now
         with self._cond:
             must_flush = bool(self._volatile) or self._outbox.depth() > 0
         if must_flush:
@@ -208,6 +243,8 @@ class Publisher:
 
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any,
                     reason: Any, _props: Any) -> None:
+        with self._cond:
+            self._answered = True
         if reason.is_failure:
             hint = _AUTH_HINT if str(reason) in _AUTH_REASONS else ""
             log.error("MQTT: broker %s refused the connection: %s%s (retrying)",
@@ -216,11 +253,12 @@ class Publisher:
         with self._cond:
             self._connected = True
             self._generation += 1
+            self._broker_max_packet = getattr(_props, "MaximumPacketSize", None)
             self._poke()
         log.info("MQTT: connected to %s", self._where)
         client.publish(self._status_topic, ONLINE, qos=1, retain=True)
         for topic in self._handlers:
-            client.subscribe(topic, qos=1)
+            client.subscribe(topic, qos=0)  # QoS 0: a discarded oversize message needs no ack
         for hook in self._connect_hooks:
             hook()
 
@@ -233,12 +271,16 @@ class Publisher:
                        reason: Any, _props: Any) -> None:
         with self._cond:
             was_connected, self._connected = self._connected, False
+            answered, self._answered = self._answered, False
             self._volatile.clear()
             stopping = self._stopping
             self._poke()
         if was_connected and not stopping:
             log.warning("MQTT: lost connection to %s: %s (reconnecting; events wait in %s)",
                         self._where, reason, self._outbox.path)
+        elif not stopping and not answered:  # it ended before the broker said anything
+            log.warning("MQTT: %s (retrying)", describe_early_close(
+                self._where, reason, self._settings.keepalive_s, self._settings.tls is not None))
 
     def _on_publish(self, _client: mqtt.Client, _userdata: Any, mid: int,
                     reason: Any, _props: Any) -> None:
@@ -248,10 +290,11 @@ class Publisher:
                 if self._registering:
                     self._early_acks.add(mid)
                 return
-            self._acked.append(entry[0])
+            if reason.is_failure:  # kept in quarantine, not retried: it would be refused again
+                self._rejected.append((entry[0], f"refused by the broker: {reason}"))
+            else:
+                self._acked.append(entry[0])
             self._poke()
-        if reason.is_failure:
-            log.error("MQTT: broker rejected outbox message %d: %s (dropped)", entry[0], reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         log.debug("MQTT: unexpected message on %s", msg.topic)
@@ -265,12 +308,14 @@ class Publisher:
 
     def _run_sender(self) -> None:
         while True:
+            retry_s = None if self._outbox.error is None else RETRY_S
             with self._cond:
-                self._cond.wait_for(lambda: self._dirty or self._stopping)
+                self._cond.wait_for(lambda: self._dirty or self._stopping, retry_s)
                 self._dirty = False
                 if self._stopping:
                     return
             try:
+                self._outbox.retry()
                 self._remove_acked()
                 while self._send_one():
                     pass
@@ -310,8 +355,20 @@ class Publisher:
     def _hand_row(self, row: OutboxMessage) -> bool:
         with self._cond:
             generation = self._generation
+            max_packet = self._broker_max_packet
+        reason = poison_reason(row, max_packet)
+        if reason is not None:
+            self._set_aside(row.seq, row.topic, reason)
+            return True
+        with self._cond:
             self._registering = True
-        info = self._client.publish(row.topic, row.payload, row.qos, row.retain)
+        try:
+            info = self._client.publish(row.topic, row.payload, row.qos, row.retain)
+        except ValueError as exc:  # paho's own checks: a row it will never take
+            with self._cond:
+                self._registering = False
+            self._set_aside(row.seq, row.topic, str(exc))
+            return True
         with self._cond:
             self._registering = False
             early, self._early_acks = self._early_acks, set()
@@ -329,17 +386,33 @@ class Publisher:
                       mqtt.error_string(info.rc))
         return accepted
 
+    def _set_aside(self, seq: int, topic: str | None, reason: str) -> None:
+        """Quarantine row ``seq`` (logged once: the row leaves the outbox) and go past it."""
+        what = f"outbox message {seq}" + (f" on {topic[:120]!r}" if topic is not None else "")
+        if self._outbox.quarantine(seq, reason):
+            log.error("MQTT: %s can never be sent (%s): moved to quarantine in %s, delivery "
+                      "goes on (see docs/reliability.md)", what, reason, self._outbox.path)
+        else:
+            log.error("MQTT: %s can never be sent (%s); skipped for this run", what, reason)
+        with self._cond:
+            self._last_handed = max(self._last_handed, seq)
+
     def _remove_acked(self) -> None:
         with self._cond:
             acked, self._acked = self._acked, []
-        if acked:
-            self._outbox.remove(acked)
+            rejected, self._rejected = self._rejected, []
+        for seq, reason in rejected:
+            self._set_aside(seq, None, reason)
+        if acked and not self._outbox.remove(acked):
+            with self._cond:  # the outbox cannot be written: remove them later
+                self._acked = acked + self._acked
+        if acked or rejected:
             with self._cond:
                 self._cond.notify_all()
 
     def _drained(self) -> bool:
-        return not self._inflight and not self._acked and self._outbox.depth() == 0 and (
-            not self._volatile)
+        return (not self._inflight and not self._acked and not self._rejected
+                and self._outbox.depth() == 0 and not self._volatile)
 
     def _say_offline(self) -> None:
         info = self._client.publish(self._status_topic, OFFLINE, qos=1, retain=True)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, Literal
 from msgspec import Meta
 from msgspec.structs import force_setattr
 
-from monitor.config.structs import SettingsStruct, to_builtins
+from monitor.config.structs import SettingsStruct, raise_all, to_builtins
 from monitor.errors import ConfigError
 
 DEFAULT_PORT: Final = 1883
@@ -113,15 +113,16 @@ class MqttSettings(SettingsStruct):
     def __post_init__(self) -> None:
         if isinstance(self.protocol, int):
             force_setattr(self, "protocol", str(self.protocol))
-        for name in ("topic_prefix", "ha_prefix"):
-            _check_plain_topic(name, getattr(self, name))
+        problems = [_plain_topic_problem(name, getattr(self, name))
+                    for name in ("topic_prefix", "ha_prefix")]
         sources = [name for name in _PASSWORD_SOURCES if getattr(self, name)]
         if len(sources) > 1:
-            raise ValueError("give at most one of password_file, password_env, password_credential")
+            problems.append("give at most one of password_file, password_env, password_credential")
         if sources and self.username is None:
-            raise ValueError("a password needs a username")
+            problems.append("a password needs a username")
         if self.reconnect_max_s < self.reconnect_min_s:
-            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+            problems.append("reconnect_max_s must be >= reconnect_min_s")
+        raise_all(problems)
 
     @property
     def effective_port(self) -> int:
@@ -143,11 +144,12 @@ class MqttSettings(SettingsStruct):
         return shown
 
 
-def _check_plain_topic(name: str, value: str | None) -> None:
+def _plain_topic_problem(name: str, value: str | None) -> str | None:
     """A topic prefix is literal: no wildcards, no empty first or last level."""
     if value is not None:
         if any(w in value for w in _WILDCARDS) or value.startswith("/") or value.endswith("/"):
-            raise ValueError(f"{name}: {value!r}: no '#', '+' and no leading or trailing '/'")
+            return f"{name}: {value!r}: no '#', '+' and no leading or trailing '/'"
+    return None
 
 
 def _without_none(tree: dict[str, Any]) -> dict[str, Any]:

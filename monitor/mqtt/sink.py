@@ -2,8 +2,10 @@
 
 ``bout_started`` -> ``…/state`` ``ON``; ``bout_ended`` -> the event JSON on
 ``…/event`` (durable, QoS 1, not retained) then ``…/state`` ``OFF``;
-``stats`` -> ``…/stats`` JSON with ``outbox_depth``; ``close`` flushes as far
-as the broker allows, publishes ``offline`` and disconnects.
+``stats`` -> ``…/stats`` JSON with ``outbox_depth`` and the outbox's health;
+``close`` flushes as far as the broker allows, publishes ``offline`` and
+disconnects. Home Assistant's ``online`` is answered at most once per
+:data:`HA_RESEND_MIN_INTERVAL_S` (a burst gets one more answer at its end).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from monitor.mqtt.discovery import DeviceDescription, discovery_messages
-from monitor.mqtt.outbox import Outbox
+from monitor.mqtt.outbox_guard import GuardedOutbox
 from monitor.mqtt.publisher import Publisher
+from monitor.mqtt.ratelimit import Coalescing
 from monitor.mqtt.settings import MqttSettings, load_password
 from monitor.mqtt.state_dir import resolve_state_dir
 from monitor.mqtt.topics import STATE_OFF, STATE_ON, Topics
@@ -29,6 +32,8 @@ from monitor.scoring.modelfile import LoadedModel
 log = logging.getLogger(__name__)
 
 DEFAULT_EVENT_TYPES: Final = ("cough",)
+HA_RESEND_MIN_INTERVAL_S: Final = 10.0
+"""Shortest time between two discovery re-sends asked for by ``homeassistant/status``."""
 
 
 class MqttSink:
@@ -51,6 +56,7 @@ class MqttSink:
         self._lock = threading.Lock()  # state shared with paho's thread (connect hook)
         self._active: set[str] = set()
         self._last_stats: bytes | None = None
+        self._ha_resend = Coalescing(self._resend_for_ha, HA_RESEND_MIN_INTERVAL_S)
         publisher.add_connect_hook(self._republish)
         if ha_status_topic is not None:
             publisher.subscribe(ha_status_topic, self._on_ha_status)
@@ -80,10 +86,13 @@ class MqttSink:
             self.publisher.publish_volatile(self.topics.state, STATE_OFF.encode(), ordered=True)
 
     def stats(self, snapshot: Mapping[str, Any]) -> None:
-        """Publish the snapshot plus ``outbox_depth``, ``outbox_dropped`` and ``model``."""
+        """Publish the snapshot plus ``outbox_depth``, ``outbox_dropped``,
+        ``outbox_quarantined``, ``outbox_error`` (null when it can be written) and ``model``."""
         payload = {key: _finite(value) for key, value in snapshot.items()}
         payload["outbox_depth"] = self.publisher.pending()
         payload["outbox_dropped"] = self.publisher.dropped()
+        payload["outbox_quarantined"] = self.publisher.quarantined()
+        payload["outbox_error"] = self.publisher.outbox_error
         payload.setdefault("model", self._model_id)
         encoded = json.dumps(payload, separators=(",", ":")).encode()
         with self._lock:
@@ -95,11 +104,16 @@ class MqttSink:
         if self._closed:
             return
         self._closed = True
+        self._ha_resend.close()
         self.undelivered = self.publisher.stop(self.flush_timeout_s)
-        if self.undelivered:
+        error, held = self.publisher.outbox_error, self.publisher.held()
+        if self.undelivered > held:
             log.warning("MQTT: %d event(s) not delivered to %s within %g s; they wait in %s "
-                        "for the next run", self.undelivered, self.publisher.broker,
+                        "for the next run", self.undelivered - held, self.publisher.broker,
                         self.flush_timeout_s, self.outbox_path)
+        if held:
+            log.error("MQTT: %d event(s) could not be stored in %s (%s) and are lost to MQTT; "
+                      "stdout had them", held, self.outbox_path, error)
 
     def _republish(self) -> None:
         """After each (re)connect: discovery, the current state, the last stats."""
@@ -113,9 +127,13 @@ class MqttSink:
             self.publisher.publish_volatile(self.topics.stats, stats)
 
     def _on_ha_status(self, payload: bytes) -> None:
-        if payload.strip().lower() == b"online":
-            log.info("MQTT: Home Assistant is online: re-sending discovery")
-            self._republish()
+        if payload.strip().lower() == b"online" and not self._ha_resend.request():
+            log.debug("MQTT: Home Assistant online again within %g s: one re-send follows",
+                      self._ha_resend.interval_s)
+
+    def _resend_for_ha(self) -> None:
+        log.info("MQTT: Home Assistant is online: re-sending discovery")
+        self._republish()
 
 
 def _finite(value: Any) -> Any:
@@ -133,12 +151,13 @@ def make_mqtt_sink(
     ``model`` (optional) names the model in discovery and stats and gives HA
     its ``event_types``; without it they are ``coughwatch`` and ``["cough"]``.
     Raises :class:`~monitor.errors.ConfigError` / :class:`OutboxError` with one
-    line for a missing password source, unusable TLS files or a busy outbox.
+    line for a missing password source, unusable TLS files or a busy outbox; an
+    outbox that cannot be written is not an error here (see :class:`GuardedOutbox`).
     """
     password = load_password(settings)
     topics = Topics(settings.prefix_for(device_id))
     client_id = settings.client_id or f"coughwatch-{device_id}-{secrets.token_hex(3)}"
-    outbox = Outbox.in_dir(resolve_state_dir(state_dir), settings.outbox_max_events)
+    outbox = GuardedOutbox(resolve_state_dir(state_dir), settings.outbox_max_events)
     try:
         publisher = Publisher(settings, client_id, topics.status, outbox, password)
     except Exception:
@@ -155,5 +174,9 @@ def make_mqtt_sink(
     waiting = publisher.pending()
     if waiting:
         log.info("MQTT: %d event(s) from earlier runs wait in %s", waiting, outbox.path)
+    quarantined = publisher.quarantined()
+    if quarantined:
+        log.warning("MQTT: %d message(s) that can never be sent are kept in quarantine in %s "
+                    "(see docs/reliability.md)", quarantined, outbox.path)
     publisher.start()
     return sink

@@ -41,6 +41,8 @@ STATS_KEYS = (
     "realtime_factor",  # float, seconds of audio processed per second of compute
     "uptime_s",  # float, seconds since the pipeline started
     "outbox_depth",  # int, events waiting for delivery (MQTT); added by the MQTT sink
+    "outbox_quarantined",  # int, outbox rows that can never be sent, kept aside; MQTT sink
+    "outbox_error",  # str | None, why the outbox cannot be written now; MQTT sink
     "input_state",  # str, live microphone: "starting", "running" or "stalled"; added by listen
     "input_stalls",  # int, live microphone: stalls (device gone, no audio) since start; listen
 )

@@ -37,8 +37,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 from monitor.errors import ConfigError
+
+MAX_MIN_DURATION_S: Final = 60.0
+MAX_MERGE_GAP_S: Final = 60.0
+MAX_REFRACTORY_S: Final = 3600.0
+MAX_ONSET_WINDOWS: Final = 100
+"""Upper bounds (as in the listen config): beyond them a setting means nothing useful,
+and a huge one would overflow the conversion to samples."""
 
 
 @dataclass(frozen=True)
@@ -66,11 +74,14 @@ class DetectorSettings:
                 f"thresholds must satisfy 0 <= off ({self.threshold_off}) <= "
                 f"on ({self.threshold_on}) <= 1"
             )
-        if not 1 <= self.onset_k <= self.onset_n:
-            raise ConfigError(f"onset k-of-n must satisfy 1 <= k ({self.onset_k}) <= n ({self.onset_n})")
-        for name in ("min_duration_s", "merge_gap_s", "refractory_s"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative ({getattr(self, name)})")
+        if not 1 <= self.onset_k <= self.onset_n <= MAX_ONSET_WINDOWS:
+            raise ConfigError(f"onset k-of-n must satisfy 1 <= k ({self.onset_k}) <= n "
+                              f"({self.onset_n}) <= {MAX_ONSET_WINDOWS}")
+        for name, most in (("min_duration_s", MAX_MIN_DURATION_S),
+                           ("merge_gap_s", MAX_MERGE_GAP_S), ("refractory_s", MAX_REFRACTORY_S)):
+            value = getattr(self, name)
+            if not 0 <= value <= most:  # also false for NaN
+                raise ConfigError(f"{name} must be between 0 and {most:g} s, not {value:g}")
 
 
 @dataclass(frozen=True)

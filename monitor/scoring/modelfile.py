@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from monitor.errors import ModelFileError
+from monitor.scoring.metadata_check import checked_detector_defaults, checked_feature_spec
 
 FORMAT_VERSION: Final = 1
 """Bumped whenever the meaning of a metadata key or of the graph I/O changes."""
@@ -128,14 +129,7 @@ class ModelInfo:
         Stored as JSON in the ``detector`` extra key; only the keys in
         :data:`DETECTOR_KEYS` are honoured. Command-line flags and config override them.
         """
-        raw = self.extra.get("detector")
-        if not raw:
-            return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ModelFileError(f"{self.name}: unreadable 'detector' metadata") from None
-        return {k: float(v) for k, v in data.items() if k in DETECTOR_KEYS}
+        return checked_detector_defaults(self.extra.get("detector"), DETECTOR_KEYS, self.name)
 
     def to_metadata_props(self) -> dict[str, str]:
         """Return the ``metadata_props`` mapping (all values strings) to embed."""
@@ -167,7 +161,7 @@ class ModelInfo:
             raise ModelFileError(f"{source}: metadata lacks {', '.join(missing)}")
         try:
             version = int(ours["format_version"])
-            spec = FeatureSpecInfo(**json.loads(ours["feature_spec"]))
+            spec = FeatureSpecInfo(**checked_feature_spec(ours["feature_spec"], source))
             labels = tuple(str(x) for x in json.loads(ours["labels"]))
             event_labels = tuple(
                 str(x) for x in json.loads(ours.get("event_labels", json.dumps(labels)))
@@ -192,6 +186,7 @@ class ModelInfo:
                f"state_size {state_size} needs run_hop_samples > 0")
         known = set(_REQUIRED_KEYS) | {"event_labels", "name", "preset", "run_hop_samples", "state_size"}
         extra = {k: v for k, v in ours.items() if k not in known}
+        checked_detector_defaults(extra.get("detector"), DETECTOR_KEYS, source)  # fail now, not later
         return cls(
             spec=spec,
             task=task,
