@@ -50,10 +50,7 @@ def test_malformed_model_metadata_is_one_line(command, override, words, monitor_
     wav, _ = cough_stream_wav
     args = [command, str(wav)] if command == "replay" else [command]
     result = monitor_cli([*args, "--model", str(model)])
-    if command == "info" and "min_duration_s" in words:
-        assert result.returncode == 0  # a finite number: only the detector minds its size
-        return
-    one_clean_error(result, *words)
+    one_clean_error(result, *words)  # info too: it shows the effective detection settings
 
 
 @pytest.mark.parametrize("flag", ["--min-duration-ms", "--refractory-ms", "--merge-gap-ms",
