@@ -38,6 +38,8 @@ SUBCOMMANDS: Final[dict[str, Subcommand]] = {
     "listen": Subcommand(  # live helper: the daemon
         "monitor.listen", "listen to a microphone and report cough events (the daemon)"),
     "devices": Subcommand("monitor.devices", "list audio input devices"),  # live helper
+    "report": Subcommand(
+        "monitor.history.report_cli", "coughs per hour and per night from the history (CSV/PNG/HTML)"),
 }
 
 

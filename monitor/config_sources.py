@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from monitor.config import ListenSettings
 from monitor.errors import ConfigError
+from monitor.netaudio.url import redact_url
 from monitor.settings_base import problems, settings_from
 from monitor.settings_errors import InvalidSetting
 
@@ -156,7 +157,7 @@ def _value_at(tree: Mapping[str, Any], key: Key) -> tuple[bool, Any]:
 
 
 def _short_repr(value: Any) -> str:
-    text = repr(value)
+    text = redact_url(repr(value))  # a URL's user:password@ never reaches the log
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -166,6 +167,7 @@ def _flag_name(dotted: str) -> str:
 
 FLAG_NAMES: Final[dict[str, str]] = {
     "audio.input_device": "--input-device",
+    "audio.input_url": "--input",
     "mqtt.host": "--mqtt-host",
     "mqtt.port": "--mqtt-port",
     "detector.threshold": "--threshold",

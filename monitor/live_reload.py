@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Final
 
 from monitor.config import ListenSettings
 from monitor.errors import CoughwatchError
+from monitor.history.live import LiveHistory, history_inputs
 from monitor.live_engine import (
     build_engine,
     build_mqtt_sink,
     device_id,
     engine_inputs,
-    mic_settings,
     mqtt_inputs,
 )
-from monitor.mic import Microphone
+from monitor.live_input import AudioInput, input_settings, make_input
 
 if TYPE_CHECKING:
     from monitor.live_worker import LiveWorker
@@ -44,18 +44,29 @@ def apply_reload(worker: LiveWorker, new: ListenSettings) -> None:
             log.error("reload rejected, keeping the running configuration: %s", exc)
             return
     restart_epoch = engine is not worker.engine or device_id(new) != device_id(old)
-    new_mic = mic_settings(new, engine.sample_rate)
+    new_mic = input_settings(new, engine.sample_rate)
     if restart_epoch or new_mic != worker.mic.settings:
         worker.finish_epoch()
     worker.engine, worker.settings = engine, new
     if new_mic != worker.mic.settings:
-        _replace_microphone(worker, Microphone(new_mic))
+        _replace_microphone(worker, make_input(new_mic))
     if mqtt_inputs(new) != mqtt_inputs(old):
         _replace_mqtt(worker, old)
+    if history_inputs(new, device_id(new)) != history_inputs(old, device_id(old)):
+        _replace_history(worker)
+    worker.pause.config_changed(old.paused, new.paused)
     log.info("configuration reloaded")
 
 
-def _replace_microphone(worker: LiveWorker, mic: Microphone) -> None:
+def _replace_history(worker: LiveWorker) -> None:
+    """Close the old history (it writes what is queued) and open the new one."""
+    if worker.history is not None:
+        worker.history.close()
+    worker.history = LiveHistory(worker.settings, device_id(worker.settings))
+    worker.replace_sinks()
+
+
+def _replace_microphone(worker: LiveWorker, mic: AudioInput) -> None:
     log.info("reload: reopening the audio input (%s)", mic.settings)
     worker.mic.close()
     worker.mic = mic

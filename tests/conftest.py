@@ -7,4 +7,5 @@ pytest_plugins = [
     "fx_train",
     "fx_mosquitto",
     "fx_pulse",
+    "fx_history",
 ]
