@@ -8,7 +8,9 @@ the state directory by default; tests must not write into the user's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -80,3 +82,51 @@ def week_of_nights(tmp_path: Path) -> tuple[Path, date, list[dict]]:
     first = datetime.now().date() - timedelta(days=8)
     events = night_cough_events(first, 7)
     return write_jsonl(tmp_path / "events.jsonl", events), first, events
+
+
+class SmallDisk:
+    """A real tmpfs of ``size_kib`` mounted at ``path`` (root only); can be filled and made
+    read-only, to make real ``database or disk is full`` / ``readonly database`` errors."""
+
+    def __init__(self, path: Path, size_kib: int) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs",
+                               str(path)], capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+
+    def fill(self) -> Path:
+        """Write a file until the disk is full; returns it (delete it to free the space)."""
+        filler = self.path / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return filler
+
+    def read_only(self, on: bool = True) -> None:
+        subprocess.run(["mount", "-o", f"remount,{'ro' if on else 'rw'}", str(self.path)],
+                       check=True, capture_output=True)  # fmt: skip
+
+    def unmount(self) -> None:
+        subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[int], SmallDisk]]:
+    """``make(size_kib)`` -> a mounted :class:`SmallDisk`; unmounted at teardown."""
+    disks: list[SmallDisk] = []
+
+    def make(size_kib: int) -> SmallDisk:
+        disk = SmallDisk(tmp_path / f"disk{len(disks)}", size_kib)
+        disks.append(disk)
+        return disk
+
+    yield make
+    for disk in disks:
+        disk.unmount()
