@@ -8,4 +8,5 @@ pytest_plugins = [
     "fx_mosquitto",
     "fx_pulse",
     "fx_history",
+    "fx_listen",
 ]

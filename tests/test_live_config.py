@@ -14,6 +14,7 @@ import pytest
 from monitor.config import AudioSettings, DetectorOverrides, ListenSettings
 from monitor.config_sources import ConfigErrors, ConfigSources, load_settings
 from monitor.errors import ConfigError
+from monitor.history.settings import HistorySettings
 from monitor.mqtt.settings import MqttSettings, TlsSettings
 from monitor.settings_base import SettingsStruct
 from monitor.settings_types import field_descriptions
@@ -24,7 +25,7 @@ CLI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit
 
 
 MODELS: list[type[SettingsStruct]] = [ListenSettings, AudioSettings, DetectorOverrides,
-                                      MqttSettings, TlsSettings]
+                                      MqttSettings, TlsSettings, HistorySettings]
 
 
 def write(tmp_path: Path, text: str) -> Path:

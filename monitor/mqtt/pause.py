@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def attach_pause(sink: MqttSink, control: PauseControl) -> None:
-    """Route ``sink``'s command topic to ``control`` and publish its state through ``sink``."""
+    """Route ``sink``'s command topic to ``control`` and publish its state through ``sink``.
+
+    ``sink`` may be connected already: the subscription and the state go out at once then.
+    """
     topics, publisher = sink.topics, sink.publisher
 
     def publish_state(_paused: bool | None = None) -> None:
@@ -31,4 +34,6 @@ def attach_pause(sink: MqttSink, control: PauseControl) -> None:
     publisher.subscribe_message(topics.command, on_command)
     publisher.add_connect_hook(publish_state)
     control.on_change(publish_state)
+    if publisher.connected:  # attached after the connection was made (a reconnect repeats it)
+        publish_state()
     log.debug("pause: commands on %s, state on %s", topics.command, topics.monitoring)

@@ -122,6 +122,8 @@ class Publisher:
         a retained copy the broker sends on subscribing)."""
         self._handlers[topic] = lambda _payload: None  # the key: re-subscribed on connect
         self._client.message_callback_add(topic, lambda _c, _u, msg: handler(msg))
+        if self.connected:  # added after the connection was made: subscribe now as well
+            self._client.subscribe(topic, qos=1)
 
     def start(self) -> None:
         """Start connecting in the background (paho retries with backoff)."""
