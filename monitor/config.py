@@ -77,6 +77,11 @@ class AudioSettings(SettingsStruct):
         description="ffmpeg options placed before `-i input_url`, e.g. "
         '["-rtsp_transport", "tcp"].',
     )] = ()
+    connect_timeout_s: Annotated[float, Meta(
+        ge=1.0, le=600.0,
+        description="Network audio: seconds from starting ffmpeg to its first audio (connect, "
+        "probe the stream) before that counts as a stall.",
+    )] = 15.0
     block_ms: Annotated[int, Meta(
         ge=10, le=1000, description="Audio per PortAudio callback, in milliseconds. Smaller "
         "blocks alert sooner (50 ms: ~0.05 s sooner than 100 ms) for a little more CPU.",
@@ -101,7 +106,7 @@ class AudioSettings(SettingsStruct):
             force_setattr(self, "input_device", str(self.input_device))
         if self.input_url is not None:
             if not is_url(self.input_url):
-                raise ValueError("input_url: must be a URL, scheme://... (rtsp://, http://, ...)")
+                raise ValueError("input_url: must be a URL scheme://... (rtsp://, http://, ...)")
             if self.input_device is not None:
                 raise ValueError("give input_device (a sound card) or input_url (network "
                                  "audio), not both")

@@ -29,6 +29,7 @@ def input_settings(settings: ListenSettings, sample_rate: int) -> InputSettings:
         block_ms=audio.block_ms,
         queue_blocks=audio.queue_blocks,
         stall_timeout_s=audio.stall_timeout_s,
+        connect_timeout_s=audio.connect_timeout_s,
         backoff_max_s=audio.reopen_backoff_max_s,
     )
 

@@ -7,7 +7,9 @@ reader thread (a full queue drops blocks and counts them). No audio for
 state says ``stalled`` (so ``stats``, ``STATUS=`` and the systemd watchdog
 react exactly as for a vanished sound card) and it is started again after a
 backoff that doubles from ``backoff_initial_s`` up to ``backoff_max_s`` and
-resets once audio flows. Each run of ffmpeg is a new *segment* of the stream:
+resets once audio flows. Before the first audio of a run, ffmpeg gets
+``connect_timeout_s`` (connecting, probing the stream: ~5 s with ffmpeg's
+defaults). Each run of ffmpeg is a new *segment* of the stream:
 its sample clock starts at 0 and its wall-clock start is taken when its first
 audio arrives.
 """
@@ -49,6 +51,9 @@ class NetSettings:
     block_ms: int = 50
     queue_blocks: int = 100
     stall_timeout_s: float = 5.0
+    """No audio for this long once it flowed = stalled."""
+    connect_timeout_s: float = 15.0
+    """From starting ffmpeg to its first audio (connecting, probing the stream) at most."""
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 10.0
     ffmpeg: str = "ffmpeg"
@@ -147,8 +152,9 @@ class NetworkInput:
                 block = self._as_block(item)
                 if block is not None:
                     return block
-            elif self._stream is not None and self._silent_for_s() >= self.settings.stall_timeout_s:
-                self._stall(f"no audio for {self._silent_for_s():.1f} s")
+            elif self._stream is not None and self._silent_for_s() >= self._allowed_silence_s():
+                self._stall(f"no audio for {self._silent_for_s():.1f} s" if self._samples_out
+                            else f"no audio {self._silent_for_s():.1f} s after connecting")
             if time.monotonic() >= deadline:
                 return None
 
@@ -209,7 +215,12 @@ class NetworkInput:
     def _next_wakeup(self, deadline: float) -> float:
         if self._stream is None:
             return min(deadline, self._next_attempt_at)
-        return min(deadline, self._last_block_at + self.settings.stall_timeout_s)
+        return min(deadline, self._last_block_at + self._allowed_silence_s())
+
+    def _allowed_silence_s(self) -> float:
+        if self._samples_out:
+            return self.settings.stall_timeout_s
+        return max(self.settings.stall_timeout_s, self.settings.connect_timeout_s)
 
     def _silent_for_s(self) -> float:
         return time.monotonic() - self._last_block_at

@@ -15,10 +15,12 @@ from typing import Final
 from urllib.parse import unquote, urlsplit
 
 MASK: Final = "***"
-URL_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"
-"""``scheme:rest`` with no spaces: ``rtsp://...``, ``http://...``, ``srt://...``, ``file:...``."""
+URL_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$"
+"""``scheme://rest`` with no spaces: ``rtsp://...``, ``http://...``, ``srt://...``, ``file://...``."""
 _URL: Final = re.compile(URL_PATTERN)
 _USERINFO: Final = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s]*@)")
+_BARE_USERINFO: Final = re.compile(r"(?<![\w/:@.-])[^\s/@:'\"]+:[^\s/'\"]*@")
+"""``user:password@host`` written without a scheme (a mistyped URL in a config error)."""
 _SECRET_PARAM: Final = re.compile(
     r"(?P<key>[?&;](?:[^=&;#\s]*(?:pass|pwd|token|secret|key|auth|sig|credential)[^=&;#\s]*)=)"
     r"(?P<value>[^&;#\s]*)", re.IGNORECASE)  # fmt: skip
@@ -26,13 +28,14 @@ _SECRET_ARG: Final = re.compile(r"authorization|cookie|pass|token|secret", re.IG
 
 
 def is_url(text: str) -> bool:
-    """True for ``scheme:rest`` (what ``--input`` takes); False for device names."""
+    """True for ``scheme://rest`` (what ``--input`` takes); False for device names."""
     return bool(_URL.match(text))
 
 
 def redact_url(url: str) -> str:
     """``url`` with ``user:pass@`` as ``***@`` and secret-looking query values as ``***``."""
     shown = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", url)
+    shown = _BARE_USERINFO.sub(f"{MASK}@", shown)
     return _SECRET_PARAM.sub(lambda m: f"{m['key']}{MASK}", shown)
 
 
