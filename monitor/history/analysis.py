@@ -135,15 +135,21 @@ class CoughReport:
         return stats
 
     def loudest_hours(self) -> list[HourStat]:
-        """Up to :data:`BUSY_HOURS_SHOWN` hours with the most coughs (none if no coughs)."""
-        ranked = sorted(self.hour_profile(), key=lambda h: (-h.total, h.index))
-        return [h for h in ranked[:BUSY_HOURS_SHOWN] if h.total > 0]
-
-    def quietest_hours(self) -> list[HourStat]:
-        """The hours with the fewest coughs (all of them when several tie)."""
+        """Up to :data:`BUSY_HOURS_SHOWN` hours with the most coughs, busiest first; none when
+        every hour had as many coughs as the quietest."""
         profile = self.hour_profile()
         least = min((h.total for h in profile), default=0)
-        return [h for h in profile if h.total == least]
+        ranked = sorted(profile, key=lambda h: (-h.total, h.index))
+        return [h for h in ranked[:BUSY_HOURS_SHOWN] if h.total > least]
+
+    def quietest_hours(self) -> list[HourStat]:
+        """The hours with the fewest coughs (all of them when several tie); none when every
+        hour had as many as the busiest."""
+        profile = self.hour_profile()
+        totals = [h.total for h in profile]
+        if not totals or min(totals) == max(totals):
+            return []
+        return [h for h in profile if h.total == min(totals)]
 
 
 def nights_between(window: NightWindow, since: datetime, until: datetime) -> list[date]:

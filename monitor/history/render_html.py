@@ -122,7 +122,7 @@ def _last_cough(night: Night) -> str:
 
 def _hours_table(report: CoughReport) -> str:
     loud = {h.index: rank for rank, h in enumerate(report.loudest_hours())}
-    quiet = {h.index for h in report.quietest_hours()} if report.coughs else set()
+    quiet = {h.index for h in report.quietest_hours()}
     rows = "".join(_hour_row(report, h, loud, quiet) for h in report.hour_profile())
     return ("<table><tr><th>hour</th><th>coughs</th><th>per night</th><th>worst night</th>"
             f"<th></th></tr>{rows}</table>")

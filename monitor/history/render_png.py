@@ -101,12 +101,14 @@ def _per_night(ax: Any, report: CoughReport) -> None:
     totals = [n.coughs for n in report.nights]
     colours = [RUNNING_COLOUR if n.running else BAR_COLOUR for n in report.nights]
     bars = ax.bar(range(len(totals)), totals, color=colours, width=0.7)
+    few = len(totals) <= MAX_NIGHT_ROWS
     for bar, night in zip(bars, report.nights, strict=True):
-        text = f"{night.coughs}\n{len(night.bouts)} bouts" if night.coughs else "0"
+        text = f"{night.coughs}\n{len(night.bouts)} bouts" if few and night.coughs else str(night.coughs)
         ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                    textcoords="offset points")  # fmt: skip
-    ax.set_xticks(range(len(totals)), labels, fontsize=8)
+                    ha="center", va="bottom", fontsize=8 if few else 6, xytext=(0, 2),
+                    textcoords="offset points", rotation=0 if few else 90)  # fmt: skip
+    step = max(1, -(-len(totals) // MAX_NIGHT_ROWS))  # at most ~14 date labels
+    ax.set_xticks(range(0, len(totals), step), labels[::step], fontsize=8)
     ax.set_ylabel("coughs")
     ax.set_ylim(0, max([*totals, 1]) * 1.35)
     ax.set_title("Coughs per night" + (" (light bar: night still running)"
@@ -137,9 +139,11 @@ def _hourly_rows(axes: Any, report: CoughReport) -> None:
 
 def _heatmap(fig: Any, ax: Any, report: CoughReport) -> None:
     grid = [list(n.hourly) for n in report.nights] or [[0] * report.window.hours]
-    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest")
-    ax.set_yticks(range(len(report.nights)), [f"{n.night:%a %d %b}" for n in report.nights],
-                  fontsize=7)  # fmt: skip
+    rows = len(grid)
+    image = ax.imshow(grid, aspect="auto", cmap="Blues", interpolation="nearest",
+                      extent=(0, report.window.hours, rows, 0))  # hour ticks on cell edges
+    ax.set_yticks([i + 0.5 for i in range(len(report.nights))],
+                  [f"{n.night:%a %d %b}" for n in report.nights], fontsize=7)  # fmt: skip
     hours = range(report.window.hours)
     ax.set_xticks(list(hours), [report.hour_label(i) for i in hours], fontsize=8)
     ax.set_title("Coughs per hour, night by night", fontsize=10, loc="left")
@@ -149,7 +153,7 @@ def _heatmap(fig: Any, ax: Any, report: CoughReport) -> None:
 def _profile(ax: Any, report: CoughReport) -> None:
     profile = report.hour_profile()
     loud = {h.index for h in report.loudest_hours()[:1]}
-    quiet = {h.index for h in report.quietest_hours()} if report.coughs else set()
+    quiet = {h.index for h in report.quietest_hours()}
     colours = [LOUD_COLOUR if h.index in loud else QUIET_COLOUR if h.index in quiet
                else BAR_COLOUR for h in profile]  # fmt: skip
     ax.bar([h.index for h in profile], [h.mean for h in profile], color=colours, width=0.85,

@@ -10,8 +10,9 @@ from monitor.history.nights import CLOCK_PATTERN, NightWindow
 from monitor.settings_base import SettingsStruct
 
 DEFAULT_RETENTION_DAYS: Final = 365
-DEFAULT_MAX_EVENTS: Final = 500_000
-"""About 60 MB of SQLite at ~120 bytes per event (measured: docs/history.md)."""
+DEFAULT_MAX_EVENTS: Final = 200_000
+"""About 54 MB of SQLite at ~270 bytes per event (measured: docs/history.md); ~550 coughs
+a day for a year."""
 
 
 class HistorySettings(SettingsStruct):
