@@ -17,7 +17,8 @@ Two things set it; the later one wins:
   cannot undo a newer config change.
 
 Anything else on the command topic (other words, more than
-:data:`MAX_COMMAND_BYTES` bytes, not UTF-8) is ignored and logged once.
+:data:`MAX_COMMAND_BYTES` bytes, not UTF-8) is ignored and logged once; an
+empty message (clearing the retained command) is ignored silently.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class PauseControl:
 
     def command(self, payload: bytes, retained: bool = False) -> bool:
         """An MQTT command; returns whether it was applied (False: ignored)."""
+        if not payload.strip():  # clearing the retained command (publish -r -n): no command
+            log.debug("pause: empty command ignored")
+            return False
         word = _parse(payload)
         if word is None:
             self._warn_once(payload)
