@@ -86,3 +86,13 @@ def test_discovery_is_published_and_resent_when_ha_comes_online(
     retained = late.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 10)
     assert all(m.retained for m in retained if m.topic.endswith("/config"))
     sink.close()
+
+
+def test_pause_switch_and_coughs_last_night_sensor():
+    (switch,) = by_component("switch")
+    assert (switch["command_topic"], switch["state_topic"]) == (TOPICS.command, TOPICS.monitoring)
+    assert (switch["payload_on"], switch["payload_off"], switch["retain"]) == ("ON", "OFF", True)
+    night = configs()["homeassistant/sensor/coughwatch_kitchen/coughs_last_night/config"]
+    assert night["state_topic"] == TOPICS.stats and night["name"] == "Coughs last night"
+    assert night["value_template"] == "{{ value_json.coughs_last_night }}"
+

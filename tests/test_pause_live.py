@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import time
 
 import pytest
+
+from monitor.history.store import FILENAME
 
 PREFIX = "coughwatch/livetest"
 TOPICS = [f"{PREFIX}/{leaf}" for leaf in ("status", "monitoring", "stats", "event", "state")]
@@ -88,6 +91,9 @@ def test_pause_over_mqtt_drops_audio_keeps_the_watchdog_and_resumes(
     assert "monitoring paused (MQTT command)" in log and "monitoring resumed (MQTT command)" in log
     assert "Traceback" not in log
     assert event["event_id"] != daemon.events()[1]["event_id"]
+    kept = sqlite3.connect(tmp_path / "state" / FILENAME).execute(
+        "SELECT event_id, device_id FROM events ORDER BY start_unix_s").fetchall()
+    assert kept == [(e["event_id"], "livetest") for e in daemon.events()]  # the history has both
 
 
 @pytest.mark.slow
