@@ -111,6 +111,7 @@ def _per_night(ax: Any, report: CoughReport) -> None:
     ax.set_xticks(range(0, len(totals), step), labels[::step], fontsize=8)
     ax.set_ylabel("coughs")
     ax.set_ylim(0, max([*totals, 1]) * 1.35)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title("Coughs per night" + (" (light bar: night still running)"
                  if any(n.running for n in report.nights) else ""),
                  fontsize=10, loc="left")  # fmt: skip
