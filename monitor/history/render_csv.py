@@ -9,6 +9,7 @@ ISO 8601 with the UTC offset), ``coughs`` (events that started in the hour),
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -34,8 +35,6 @@ def write_csv(report: CoughReport, path: Path) -> None:
                 ])  # fmt: skip
 
 
-def _iso(local: object) -> str:
-    from datetime import datetime
-
-    assert isinstance(local, datetime)
+def _iso(local: datetime) -> str:
+    """Naive local time as ISO 8601 with its UTC offset."""
     return local.astimezone().isoformat(timespec="minutes")

@@ -14,6 +14,7 @@ from typing import Final
 
 from monitor.errors import CoughwatchError
 from monitor.history.analysis import Bout, CoughReport, HourStat, Night
+from monitor.history.nights import local_time
 from monitor.history.render_png import night_label, png_bytes
 
 _RANKS: Final = ("busiest", "2nd busiest", "3rd busiest")
@@ -115,8 +116,6 @@ def _night_row(report: CoughReport, night: Night) -> str:
 def _last_cough(night: Night) -> str:
     if not night.bouts:
         return "-"
-    from monitor.history.nights import local_time
-
     return local_time(night.bouts[-1].end_unix_s).strftime("%H:%M")
 
 

@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace, begin_s: float, end_s: float) -> tuple[list[HistoryEvent], str]:
+    """The events starting in ``[begin_s, end_s)`` and a name for where they came from."""
     if args.events:
         events: list[HistoryEvent] = []
         for path in args.events:
@@ -126,8 +127,8 @@ def _load(args: argparse.Namespace, begin_s: float, end_s: float) -> tuple[list[
             if skipped:
                 log.warning("%s: %d line(s) that are not events skipped", path, skipped)
             events += found
-        return _deduplicated(e for e in events if begin_s <= e.start_unix_s < end_s), \
-            ", ".join(str(p) for p in args.events)
+        chosen = _deduplicated(e for e in events if begin_s <= e.start_unix_s < end_s)
+        return chosen, ", ".join(str(p) for p in args.events)
     path = args.history
     if path is None:
         from monitor.mqtt.state_dir import default_state_dir
