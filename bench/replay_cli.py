@@ -27,7 +27,8 @@ DEVICE_ID: Final = "bench"
 def replay_args(params: dict[str, Any], events_out: Path, realtime: bool) -> list[str]:
     """The ``cough-monitor replay`` command line for one run."""
     argv = ["replay", params["wav"], "--model", params["model"], "--threads", "1",
-            "--events-out", str(events_out), "--start-time", START_TIME, "--device-id", DEVICE_ID]
+            "--events-out", str(events_out), "--start-time", START_TIME, "--device-id", DEVICE_ID,
+            "--no-history"]  # benchmark events stay out of the developer's cough history
     if params.get("threshold") is not None:
         argv += ["--threshold", repr(float(params["threshold"]))]
     if params.get("threshold_off") is not None:

@@ -41,6 +41,8 @@ SUBCOMMANDS: Final[dict[str, Subcommand]] = {
     "listen": Subcommand(  # live helper: the daemon
         "monitor.commands.listen", "listen to a microphone and report cough events (the daemon)"),
     "devices": Subcommand("monitor.commands.devices", "list audio input devices"),  # live helper
+    "report": Subcommand(
+        "monitor.history.report_cli", "coughs per hour and per night from the history (CSV/PNG/HTML)"),
 }
 
 

@@ -7,4 +7,6 @@ pytest_plugins = [
     "fx_train",
     "fx_mosquitto",
     "fx_pulse",
+    "fx_history",
+    "fx_listen",
 ]

@@ -16,6 +16,7 @@ from monitor.config.settings import AudioSettings, DetectorOverrides, ListenSett
 from monitor.config.sources import ConfigErrors, ConfigSources, load_settings
 from monitor.config.structs import SettingsStruct
 from monitor.errors import ConfigError
+from monitor.history.settings import HistorySettings
 from monitor.mqtt.settings import MqttSettings, TlsSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ CLI = [sys.executable, "-c", "import sys; from monitor.cli import main; sys.exit
 
 
 MODELS: list[type[SettingsStruct]] = [ListenSettings, AudioSettings, DetectorOverrides,
-                                      MqttSettings, TlsSettings]
+                                      MqttSettings, TlsSettings, HistorySettings]
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -25,7 +25,7 @@ def by_component(component: str) -> list[dict]:
 
 def test_every_config_has_the_keys_ha_requires():
     entities = configs()
-    assert len(entities) == 8
+    assert len(entities) == 10
     for topic, config in entities.items():
         _, component, node, object_id, tail = topic.split("/")
         assert (node, tail) == ("coughwatch_kitchen", "config")
@@ -73,7 +73,7 @@ def test_discovery_is_published_and_resent_when_ha_comes_online(
         mosquitto, subscriber_factory, sink_factory):
     sub = subscriber_factory(mosquitto, ["homeassistant/+/+/+/config"])
     sink = sink_factory(mosquitto, device_id="kitchen", ha_discovery=True)
-    first = sub.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 8)
+    first = sub.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 10)
     published = {m.topic: json.loads(m.payload) for m in first if m.topic.endswith("/config")}
     expected = configs()
     assert set(published) == set(expected)
@@ -81,8 +81,18 @@ def test_discovery_is_published_and_resent_when_ha_comes_online(
         assert {**config, "device": None} == {**expected[topic], "device": None}
     subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(mosquitto.port),
                     "-t", "homeassistant/status", "-m", "online"], check=True)
-    sub.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 16, what="re-sent configs")
+    sub.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 20, what="re-sent configs")
     late = subscriber_factory(mosquitto, ["homeassistant/+/+/+/config"], client_id="late")
-    retained = late.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 8)
+    retained = late.wait_for(lambda ms: sum(m.topic.endswith("/config") for m in ms) >= 10)
     assert all(m.retained for m in retained if m.topic.endswith("/config"))
     sink.close()
+
+
+def test_pause_switch_and_coughs_last_night_sensor():
+    (switch,) = by_component("switch")
+    assert (switch["command_topic"], switch["state_topic"]) == (TOPICS.command, TOPICS.monitoring)
+    assert (switch["payload_on"], switch["payload_off"], switch["retain"]) == ("ON", "OFF", True)
+    night = configs()["homeassistant/sensor/coughwatch_kitchen/coughs_last_night/config"]
+    assert night["state_topic"] == TOPICS.stats and night["name"] == "Coughs last night"
+    assert night["value_template"] == "{{ value_json.coughs_last_night }}"
+

@@ -38,6 +38,7 @@ FLAG_KEYS: Final[dict[str, str]] = {
     "state_dir": "state_dir",
     "stats_interval_s": "stats_interval_s",
     "input_device": "audio.input_device",
+    "input_url": "audio.input_url",
     "block_ms": "audio.block_ms",
     "stall_timeout_s": "audio.stall_timeout_s",
     "mqtt_host": "mqtt.host",
@@ -74,6 +75,10 @@ def _add_audio_arguments(parser: argparse.ArgumentParser) -> None:
     add("--input-device", metavar="NAME|INDEX",
         help="input device name (a unique part is enough) or index from `cough-monitor devices` "
         "(default: the system default input)")
+    add("--input", dest="input_url", metavar="URL",
+        help="read a network stream instead of a sound card: any URL ffmpeg reads "
+        "(rtsp://, http://, ...), through an ffmpeg process; credentials in it are never "
+        "logged (see docs/network-audio.md)")
     add("--block-ms", type=cliargs.positive_int, metavar="MS",
         help=f"audio per callback in ms (default: {defaults.block_ms})")
     add("--stall-timeout-s", type=cliargs.positive_float, metavar="S",
@@ -91,7 +96,7 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     add("--mqtt-port", type=cliargs.positive_int, metavar="PORT",
         help="MQTT broker port (default: 1883, 8883 with TLS)")
     add("--state-dir", type=Path, metavar="DIR",
-        help="directory of the durable MQTT outbox (default: $STATE_DIRECTORY, else "
+        help="directory of the durable MQTT outbox and the cough history (default: $STATE_DIRECTORY, else "
         "~/.local/state/coughwatch)")
     add("--stats-interval-s", type=cliargs.positive_float, metavar="S",
         help="seconds between stats messages (default: 60)")  # fmt: skip

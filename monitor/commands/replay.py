@@ -32,6 +32,8 @@ from monitor.errors import (
     CoughwatchError,
     report_error,
 )
+from monitor.history.settings import HistorySettings
+from monitor.history.sink import HistorySink
 from monitor.mqtt import cli as mqtt_cli
 from monitor.output.local import (
     EventRecorder,
@@ -88,6 +90,9 @@ def add_parser(subparsers: argparse._SubParsersAction, help_line: str) -> argpar
     add("--start-time", type=cliargs.parse_start_time, metavar="ISO",
         help="wall time of the first sample (default: the file's mtime; stdin: now)")
     add("--events-out", type=Path, metavar="F", help="also append events as JSON lines to F")
+    add("--no-history", action="store_true",
+        help="do not keep the events in the local history (history.sqlite3 in --state-dir, "
+        "read by `cough-monitor report`)")
     add("--scores-out", type=Path, metavar="F.csv", help="write every window's scores to F.csv")
     add("--plot", type=Path, metavar="F.png", help="draw the score timeline with events (needs matplotlib)")
     add("--summary", action="store_true",
@@ -111,6 +116,8 @@ def build_sinks(args: argparse.Namespace, model: LoadedModel) -> list[EventSink]
     sinks: list[EventSink] = [] if args.summary else [StdoutSink()]
     if args.events_out is not None:
         sinks.append(EventsFileSink(args.events_out))
+    if not args.no_history:
+        sinks.append(HistorySink(args.state_dir, HistorySettings()))
     mqtt_sink = mqtt_cli.build_mqtt_sink(args, model, cliargs.device_id(args))
     if mqtt_sink is not None:
         sinks.append(mqtt_sink)

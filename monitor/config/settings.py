@@ -17,7 +17,9 @@ from msgspec.structs import asdict, force_setattr
 
 from monitor.config.device_id import DEVICE_ID_PATTERN
 from monitor.config.structs import SettingsStruct, to_builtins
+from monitor.history.settings import HistorySettings
 from monitor.mqtt.settings import MqttSettings
+from monitor.netaudio.url import is_url, redact_args, redact_url
 
 
 class DetectorOverrides(SettingsStruct):
@@ -63,6 +65,21 @@ class AudioSettings(SettingsStruct):
         "`cough-monitor devices`; unset: the system default input.",
     )] = None
     """Always a string once built: a TOML index (``3``) becomes ``"3"``."""
+    input_url: Annotated[str, Meta(
+        min_length=1,
+        description="Network audio instead of a sound card: any URL ffmpeg reads (rtsp://, "
+        "http://, ...), e.g. an IP camera's microphone. Credentials in it are never logged. "
+        "Unset: the sound card (input_device).",
+    )] | None = None
+    ffmpeg_input_args: Annotated[tuple[str, ...], Meta(
+        description="ffmpeg options placed before `-i input_url`, e.g. "
+        '["-rtsp_transport", "tcp"].',
+    )] = ()
+    connect_timeout_s: Annotated[float, Meta(
+        ge=1.0, le=600.0,
+        description="Network audio: seconds from starting ffmpeg to its first audio (connect, "
+        "probe the stream) before that counts as a stall.",
+    )] = 15.0
     block_ms: Annotated[int, Meta(
         ge=10, le=1000, description="Audio per PortAudio callback, in milliseconds. Smaller "
         "blocks alert sooner (50 ms: ~0.05 s sooner than 100 ms) for a little more CPU.",
@@ -85,6 +102,12 @@ class AudioSettings(SettingsStruct):
     def __post_init__(self) -> None:
         if isinstance(self.input_device, int):
             force_setattr(self, "input_device", str(self.input_device))
+        if self.input_url is not None:
+            if not is_url(self.input_url):
+                raise ValueError("input_url: must be a URL scheme://... (rtsp://, http://, ...)")
+            if self.input_device is not None:
+                raise ValueError("give input_device (a sound card) or input_url (network "
+                                 "audio), not both")
 
 
 class ListenSettings(SettingsStruct):
@@ -111,12 +134,19 @@ class ListenSettings(SettingsStruct):
         ge=1.0, le=86400.0, description="Seconds between stats messages.",
     )] = 60.0
     debug: Annotated[bool, Meta(description="Log at debug level.")] = False
+    paused: Annotated[bool, Meta(
+        description="Privacy pause: true = monitoring off, the audio is dropped unscored. A "
+        "reload that changes it applies it; an MQTT <prefix>/set command (ON/OFF) overrides it.",
+    )] = False
     audio: Annotated[AudioSettings, Meta(
         description="The microphone ([audio] table).",
     )] = field(default_factory=AudioSettings)
     detector: Annotated[DetectorOverrides, Meta(
         description="Event-logic overrides ([detector] table).",
     )] = field(default_factory=DetectorOverrides)
+    history: Annotated[HistorySettings, Meta(
+        description="The local cough history ([history] table).",
+    )] = field(default_factory=HistorySettings)
     mqtt: Annotated[MqttSettings | None, Meta(
         description="MQTT broker ([mqtt] table); unset: events go to stdout only.",
     )] = None
@@ -125,6 +155,10 @@ class ListenSettings(SettingsStruct):
         """The effective settings for the log: no secret values, only where they come from."""
         shown = to_builtins(self)
         shown["mqtt"] = self.mqtt.redacted() if self.mqtt is not None else None
+        audio = shown["audio"]
+        if audio.get("input_url"):
+            audio["input_url"] = redact_url(audio["input_url"])
+        audio["ffmpeg_input_args"] = redact_args(audio.get("ffmpeg_input_args") or [])
         return _mask_secrets(shown)
 
 

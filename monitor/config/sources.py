@@ -22,6 +22,7 @@ from monitor.config.invalid import InvalidSetting
 from monitor.config.settings import ListenSettings
 from monitor.config.structs import problems, settings_from
 from monitor.errors import ConfigError
+from monitor.netaudio.url import redact_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -179,7 +180,7 @@ def _value_at(tree: Mapping[str, Any], key: Key) -> tuple[bool, Any]:
 
 
 def _short_repr(value: Any) -> str:
-    text = repr(value)
+    text = redact_url(repr(value))  # a URL's user:password@ never reaches the log
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -189,6 +190,7 @@ def _flag_name(dotted: str) -> str:
 
 FLAG_NAMES: Final[dict[str, str]] = {
     "audio.input_device": "--input-device",
+    "audio.input_url": "--input",
     "mqtt.host": "--mqtt-host",
     "mqtt.port": "--mqtt-port",
     "detector.threshold": "--threshold",

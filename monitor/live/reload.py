@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 from typing import Final, Protocol
 
-from monitor.audio.mic import Microphone
 from monitor.config.settings import ListenSettings
 from monitor.errors import CoughwatchError
+from monitor.history.live import LiveHistory, history_inputs
 from monitor.live.engine import (
     Engine,
     build_engine,
     build_mqtt_sink,
     device_id,
     engine_inputs,
-    mic_settings,
     mqtt_inputs,
 )
+from monitor.live.inputs import AudioInput, input_settings, make_input
+from monitor.live.pause import PauseControl
 from monitor.output.sinks import EventSink
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ RELOAD_FLUSH_S: Final = 2.0
 
 
 class Reloadable(Protocol):
-    """What a reload replaces: the worker's settings, engine, microphone and MQTT sink.
+    """What a reload replaces: the worker's settings, engine, audio input, MQTT sink and history.
 
     :class:`monitor.live.worker.LiveWorker` is one; this module does not import it,
     so the worker imports :func:`apply_reload` without an import cycle.
@@ -40,8 +41,10 @@ class Reloadable(Protocol):
 
     settings: ListenSettings
     engine: Engine
-    mic: Microphone
+    mic: AudioInput
     mqtt_sink: EventSink | None
+    history: LiveHistory | None
+    pause: PauseControl
 
     def finish_epoch(self) -> None:
         """End the current pipeline (open bouts become events) before anything changes."""
@@ -62,18 +65,29 @@ def apply_reload(worker: Reloadable, new: ListenSettings) -> None:
             log.error("reload rejected, keeping the running configuration: %s", exc)
             return
     restart_epoch = engine is not worker.engine or device_id(new) != device_id(old)
-    new_mic = mic_settings(new, engine.sample_rate)
+    new_mic = input_settings(new, engine.sample_rate)
     if restart_epoch or new_mic != worker.mic.settings:
         worker.finish_epoch()
     worker.engine, worker.settings = engine, new
     if new_mic != worker.mic.settings:
-        _replace_microphone(worker, Microphone(new_mic))
+        _replace_microphone(worker, make_input(new_mic))
     if mqtt_inputs(new) != mqtt_inputs(old):
         _replace_mqtt(worker, old)
+    if history_inputs(new, device_id(new)) != history_inputs(old, device_id(old)):
+        _replace_history(worker)
+    worker.pause.config_changed(old.paused, new.paused)
     log.info("configuration reloaded")
 
 
-def _replace_microphone(worker: Reloadable, mic: Microphone) -> None:
+def _replace_history(worker: Reloadable) -> None:
+    """Close the old history (it writes what is queued) and open the new one."""
+    if worker.history is not None:
+        worker.history.close()
+    worker.history = LiveHistory(worker.settings, device_id(worker.settings))
+    worker.replace_sinks()
+
+
+def _replace_microphone(worker: Reloadable, mic: AudioInput) -> None:
     log.info("reload: reopening the audio input (%s)", mic.settings)
     worker.mic.close()
     worker.mic = mic

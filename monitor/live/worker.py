@@ -20,15 +20,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
-from monitor.audio.mic import MicBlock, MicHealth, Microphone
+from monitor.audio.mic import MicBlock, MicHealth
 from monitor.config.settings import ListenSettings
+from monitor.history.live import LiveHistory
 from monitor.live.engine import (
     Engine,
     build_engine,
     build_mqtt_sink,
     device_id,
-    mic_settings,
 )
+from monitor.live.inputs import input_settings, make_input
+from monitor.live.pause import PauseControl
 from monitor.live.reload import apply_reload
 from monitor.output.sinks import EventSink
 from monitor.scoring.context import StreamContext
@@ -58,7 +60,7 @@ class LiveWorker:
     def __init__(self, settings: ListenSettings, local_sinks: list[EventSink]) -> None:
         self.settings = settings
         self.engine: Engine = build_engine(settings)
-        self.mic = Microphone(mic_settings(settings, self.engine.sample_rate))
+        self.mic = make_input(input_settings(settings, self.engine.sample_rate))
         self._local_sinks = local_sinks
         self._pipeline: Pipeline | None = None
         self._epoch = (-1, 0)  # (mic segment, first sample of the epoch in that segment)
@@ -72,6 +74,10 @@ class LiveWorker:
         self._pending: ListenSettings | None = None
         self._outbox_error: str | None = None
         self.mqtt_sink: EventSink | None = None
+        self.history: LiveHistory | None = None
+        self.pause = PauseControl(settings.paused)
+        self._paused_seen = settings.paused
+        self._pause_attached_to: EventSink | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.first_block = threading.Event()
@@ -83,6 +89,8 @@ class LiveWorker:
         """Open the microphone and MQTT, then start the thread (errors raise here)."""
         self.mic.open()
         self.mqtt_sink = build_mqtt_sink(self.settings, self.engine.model)
+        self.history = LiveHistory(self.settings, device_id(self.settings))
+        self._attach_pause()
         self._thread.start()
 
     def stop(self, timeout_s: float) -> None:
@@ -129,6 +137,8 @@ class LiveWorker:
             changed = self._track_input_state()
             if changed == "stalled":
                 self.finish_epoch()  # no audio: end an open bout now, not after the outage
+            if self._pause_changed():
+                changed = "paused" if self.pause.paused else "resumed"
             if first or changed or self._outbox_error_changed() or time.monotonic() >= next_stats:
                 self._emit_stats()
                 next_stats = time.monotonic() + self.settings.stats_interval_s
@@ -136,6 +146,11 @@ class LiveWorker:
                 self.first_block.set()  # after the first stats: READY carries a real STATUS
 
     def _process(self, block: MicBlock) -> None:
+        if self.pause.paused:  # privacy pause: the audio is dropped unscored
+            self.finish_epoch()
+            with self._lock:
+                self._last_block_at = time.monotonic()
+            return
         if self._pipeline is None or block.segment != self._epoch[0]:
             self.finish_epoch()
             self._new_epoch(block)
@@ -169,12 +184,30 @@ class LiveWorker:
         self._epoch = (block.segment, block.start_sample)
 
     def replace_sinks(self) -> None:
-        """Point the running pipeline at the current sinks (after an MQTT rebuild)."""
+        """Point the running pipeline at the current sinks (after an MQTT or history rebuild)."""
+        self._attach_pause()
         if self._pipeline is not None:
             self._pipeline.sinks = self._sinks()
 
     def _sinks(self) -> list[EventSink]:
-        return [*self._local_sinks, *([self.mqtt_sink] if self.mqtt_sink is not None else [])]
+        extra = [sink for sink in (self.history, self.mqtt_sink) if sink is not None]
+        return [*self._local_sinks, *extra]
+
+    def _attach_pause(self) -> None:
+        """Let a new MQTT sink carry the pause switch (commands in, state out)."""
+        if self.mqtt_sink is None:
+            self.pause.on_change(None)
+        elif self.mqtt_sink is not self._pause_attached_to:
+            from monitor.mqtt.pause import attach_pause
+
+            attach_pause(self.mqtt_sink, self.pause)  # type: ignore[arg-type]
+        self._pause_attached_to = self.mqtt_sink
+
+    def _pause_changed(self) -> bool:
+        """True once after each pause/resume (the stats go out at once)."""
+        paused = self.pause.paused
+        changed, self._paused_seen = paused != self._paused_seen, paused
+        return changed
 
     # -- stats and state ----------------------------------------------------
     def _track_input_state(self) -> str | None:
@@ -220,6 +253,9 @@ class LiveWorker:
         snapshot["uptime_s"] = round(time.monotonic() - self._started, 1)
         snapshot["input_state"] = health.state
         snapshot["input_stalls"] = counters.stalls
+        snapshot["paused"] = self.pause.paused
+        if self.history is not None:
+            snapshot.update(self.history.stats_fields())
         return snapshot
 
     # -- reload and shutdown -------------------------------------------------
@@ -247,6 +283,8 @@ def _summary_line(health: MicHealth, snapshot: dict[str, Any], mqtt: EventSink |
     """STATUS= text, e.g. ``listening on pulse; 2 coughs in the last hour; -43 dBFS; ...``."""
     if health.state == "stalled":
         return f"audio input {health.device} stalled: {health.reason}"
+    if snapshot.get("paused"):
+        return f"paused: monitoring off, audio from {health.device} dropped unscored"
     text = (
         f"listening on {health.device}; {snapshot['coughs_last_hour']} coughs in the last hour; "
         f"{snapshot['input_level_dbfs']:.0f} dBFS"

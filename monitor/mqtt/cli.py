@@ -45,7 +45,7 @@ def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"before exiting, wait up to S seconds for the outbox to drain (default: {DEFAULT_FLUSH_TIMEOUT_S:g}); "
         "what is left stays for the next run and the exit status is 4")  # fmt: skip
     add("--state-dir", type=Path, metavar="DIR",
-        help="directory of the durable outbox (default: $STATE_DIRECTORY, else "
+        help="directory of the durable outbox and the cough history (default: $STATE_DIRECTORY, else "
         "$XDG_STATE_HOME/coughwatch or ~/.local/state/coughwatch)")
 
 

@@ -3,8 +3,9 @@
 One HA device per monitor with: a ``binary_sensor`` "Coughing" (device_class
 ``sound``) on ``…/state``; an ``event`` entity fed by ``…/event`` (HA needs an
 ``event_type`` key, so a ``value_template`` maps the event JSON to one); a
-``total_increasing`` sensor for coughs today and a measurement for the last
-hour, both from ``…/stats``; diagnostic sensors for input level, real-time
+``total_increasing`` sensor for coughs today and measurements for the last
+hour and the last night (see :mod:`monitor.history.nights`), all from ``…/stats``;
+a ``switch`` "Monitoring" for the privacy pause (``…/set``, ``…/monitoring``); diagnostic sensors for input level, real-time
 factor, model and outbox depth. Every entity is available only while
 ``…/status`` says ``online``. Configs are retained and re-sent whenever
 ``homeassistant/status`` says ``online`` (HA restarted).
@@ -52,6 +53,7 @@ class _Sensor:
 _SENSORS: Final = (
     _Sensor("coughs_today", "Coughs today", "coughs_today", state_class="total_increasing"),
     _Sensor("coughs_last_hour", "Coughs last hour", "coughs_last_hour"),
+    _Sensor("coughs_last_night", "Coughs last night", "coughs_last_night"),
     _Sensor("input_level", "Input level", "input_level_dbfs", unit="dBFS", diagnostic=True),
     _Sensor("realtime_factor", "Real-time factor", "realtime_factor", diagnostic=True),
     _Sensor("model_version", "Model", "model", state_class=None, diagnostic=True),
@@ -78,6 +80,11 @@ def discovery_messages(
         ("event", "cough", {
             "name": "Cough", "state_topic": topics.event, "qos": 1,
             "event_types": list(device.event_labels), "value_template": EVENT_VALUE_TEMPLATE,
+        }),
+        ("switch", "monitoring", {  # the privacy pause: OFF = paused (monitor.live.pause)
+            "name": "Monitoring", "command_topic": topics.command, "state_topic": topics.monitoring,
+            "payload_on": STATE_ON, "payload_off": STATE_OFF, "retain": True, "qos": 1,
+            "icon": "mdi:microphone",
         }),
     ]
     configs += [("sensor", s.object_id, _sensor_config(s, topics)) for s in _SENSORS]

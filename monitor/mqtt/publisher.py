@@ -130,6 +130,14 @@ class Publisher:
         self._handlers[topic] = handler
         self._client.message_callback_add(topic, self._incoming.wrap(handler))
 
+    def subscribe_message(self, topic: str, handler: Callable[[mqtt.MQTTMessage], None]) -> None:
+        """Like :meth:`subscribe`, but ``handler`` gets the whole message (``retain`` is set on
+        a retained copy the broker sends on subscribing)."""
+        self._handlers[topic] = lambda _payload: None  # the key: re-subscribed on connect
+        self._client.message_callback_add(topic, lambda _c, _u, msg: handler(msg))
+        if self.connected:  # added after the connection was made: subscribe now as well
+            self._client.subscribe(topic, qos=1)
+
     def start(self) -> None:
         """Start connecting in the background (paho retries with backoff)."""
         log.info("MQTT: connecting to %s as %s%s%s", self._where, self._client_id,

@@ -36,3 +36,13 @@ class Topics:
     def stats(self) -> str:
         """Periodic statistics JSON (retained)."""
         return f"{self.prefix}/stats"
+
+    @property
+    def command(self) -> str:
+        """Pause command, subscribed: ``ON`` = monitoring on, ``OFF`` = paused (send it retained)."""
+        return f"{self.prefix}/set"
+
+    @property
+    def monitoring(self) -> str:
+        """The pause state in force: ``ON`` (monitoring) or ``OFF`` (paused), retained."""
+        return f"{self.prefix}/monitoring"

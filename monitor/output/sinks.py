@@ -45,4 +45,7 @@ STATS_KEYS = (
     "outbox_error",  # str | None, why the outbox cannot be written now; MQTT sink
     "input_state",  # str, live microphone: "starting", "running" or "stalled"; added by listen
     "input_stalls",  # int, live microphone: stalls (device gone, no audio) since start; listen
+    "paused",  # bool, listen: monitoring off by the privacy pause (monitor.live.pause)
+    "coughs_last_night",  # int, listen: events in the latest night window (monitor.history.nights)
+    "history_unsaved",  # int, listen: events the local history could not keep
 )
