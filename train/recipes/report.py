@@ -113,7 +113,8 @@ def room_false_alarm_table(results: dict[str, dict[str, Any]]) -> str:
             for category, traced in room["false_alarms_by_category"].items():
                 found[category][name] = found[category].get(name, 0) + traced["false_alarms"]
     if not found:
-        return ""
+        return "None: no model raised a false alarm on the room streams at its operating point.\n" if any(
+            results[name].get("room_streams") for name in names) else ""
     lines = ["| sound (category) | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for category in sorted(found, key=lambda c: -sum(found[c].values())):
         lines.append(f"| {category} | " + " | ".join(str(found[category].get(n, 0)) for n in names) + " |")
