@@ -150,3 +150,20 @@ def test_wrong_hop_is_one_line_error(ctx_onnx: Path, tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "context model" in out.stderr and "250 ms" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_recipe_install_ships_the_first_preset_as_coughwatch_default(ctx_checkpoint, tmp_path: Path) -> None:
+    from monitor.scoring.modelfile import load_model
+    from train.recipes import attribution
+
+    out, repo = tmp_path / "out", tmp_path / "repo"
+    save_run(out / "ctx", ctx_checkpoint)
+    (out / "report.md").write_text("# report\n")
+    (out / "DATA_LICENSES.md").write_text("# licences\n")
+    attribution.install(out, repo, "ctx")
+    shipped = load_model(repo / "monitor" / "models" / "default.onnx")
+    assert shipped.info.name == attribution.SHIPPED_NAME == "coughwatch-default"
+    assert shipped.info.state_size > 0 and shipped.info.preset == "ctx"
+    assert (repo / "monitor" / "models" / "default.onnx.md").is_file()
+    assert (repo / "monitor" / "models" / "default_report.md").read_text() == "# report\n"
+    assert (repo / "DATA_LICENSES.md").read_text() == "# licences\n"

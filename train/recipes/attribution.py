@@ -62,13 +62,18 @@ def _esc50_credits(licence_file: Path, clips: list[Clip]) -> list[str]:
     return [f"- {name}: {credits.get(name, 'credit not found in ESC-50 licence file')}" for name in used]
 
 
-def install(out: Path, repo: Path) -> None:
-    """Copy the default model, its card and the licences into the package and the repo."""
+SHIPPED_NAME: Final = "coughwatch-default"
+"""The name every event reports for the model that ships in the package."""
+
+
+def install(out: Path, repo: Path, preset: str = "default") -> None:
+    """Export the run ``out/preset`` as the package's default model (named :data:`SHIPPED_NAME`,
+    with its card), and copy the report and the licences into the package and the repo."""
+    from export.pipeline import run_export
+    from export.settings import ExportSettings
+
     models = repo / "monitor" / "models"
     models.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(out / "default" / "model.onnx", models / "default.onnx")
-    card = out / "default" / "model.onnx.md"
-    if card.is_file():
-        shutil.copyfile(card, models / "default.onnx.md")
+    run_export(ExportSettings(run=out / preset, out=models / "default.onnx", name=SHIPPED_NAME))
     shutil.copyfile(out / "report.md", models / "default_report.md")
     shutil.copyfile(out / "DATA_LICENSES.md", repo / "DATA_LICENSES.md")

@@ -222,7 +222,7 @@ def train_preset(preset: str, epochs: int, args: argparse.Namespace, train_clips
                     "command": shlex.join(["python", "-m", "train.recipes.default_model", *sys.argv[1:]]),
                     "manifest_sha256": manifest_sha,
                     "n_train_clips": len(train_clips)},  # distinct clips, before the repeats
-        model_name=f"coughwatch-{preset}",  # --install ships coughwatch-default
+        model_name=f"coughwatch-{preset}",  # --install exports it again as coughwatch-default
     )
     log.info("training %s for %d epochs", preset, epochs)
     train(settings, clips, val_clips)
@@ -523,7 +523,7 @@ def run(args: argparse.Namespace) -> int:
     write_reports(args.out, results, summary)
     attribution.write_data_licenses(args.data, clips + room_train, args.out / "DATA_LICENSES.md")
     if args.install:
-        attribution.install(args.out, Path(__file__).resolve().parents[2])
+        attribution.install(args.out, Path(__file__).resolve().parents[2], next(iter(results)))
     return 0
 
 

@@ -144,11 +144,12 @@ def write_reports(out: Path, results: dict[str, dict[str, Any]], summary: dict[s
                  "The validation meeting series' clips back to back, one stream per microphone (high-passed "
                  "at 50 Hz), truth = the annotated coughs; every figure at the model's operating point above.\n",
                  room, "\nRoom false alarms by sound (both microphones):\n", room_false_alarm_table(results)]
-    if "default" in results:
-        text += ["\n## Default model per source\n", source_table(results["default"])]
-        traced = false_alarm_table(results["default"])
+    if results:  # the first model is the one --install ships
+        shipped = next(iter(results))
+        text += [f"\n## {shipped} per source\n", source_table(results[shipped])]
+        traced = false_alarm_table(results[shipped])
         if traced:
-            text += ["\n## What the default model's false alarms were\n",
+            text += [f"\n## What {shipped}'s false alarms were\n",
                      "False alarms on both streams, each traced to the clip playing under it "
                      "(`(noise floor)`: a gap between clips); every clip plays once per stream pass.\n",
                      traced]
