@@ -167,3 +167,29 @@ def test_recipe_install_ships_the_first_preset_as_coughwatch_default(ctx_checkpo
     assert (repo / "monitor" / "models" / "default.onnx.md").is_file()
     assert (repo / "monitor" / "models" / "default_report.md").read_text() == "# report\n"
     assert (repo / "DATA_LICENSES.md").read_text() == "# licences\n"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_cough_train_preset_ctx_trains_on_sequences_and_exports_with_state(tmp_path: Path) -> None:
+    from train.synth import write_dataset
+
+    manifest = write_dataset(tmp_path / "data", n_clips=24, seed=2)
+    run = tmp_path / "runs" / "mine"
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path.cwd())}
+    out = subprocess.run([sys.executable, "-m", "train.cli", "--manifest", str(manifest), "--out", str(run),
+                          "--preset", "ctx", "--epochs", "1", "--workers", "0"],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "context model" in out.stdout and (run / "model.pt").is_file()
+    exported = subprocess.run([sys.executable, "-m", "export.cli", str(run), "--out", str(tmp_path / "m.onnx")],
+                              capture_output=True, text=True, timeout=600, env=env)
+    assert exported.returncode == 0, exported.stderr
+    from monitor.scoring.modelfile import load_model
+
+    model = load_model(tmp_path / "m.onnx")
+    assert model.info.state_size > 0 and model.info.name == "mine"
+    bad = subprocess.run([sys.executable, "-m", "train.cli", "--manifest", str(manifest), "--out",
+                          str(tmp_path / "r2"), "--preset", "ctx", "--task", "regression"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode != 0 and "--task binary" in bad.stderr and "Traceback" not in bad.stderr

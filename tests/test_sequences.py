@@ -91,3 +91,32 @@ def test_items_are_seeded_shaped_and_hold_coughs() -> None:
     assert not np.array_equal(data[3][0].numpy(), audio.numpy())
     positives = sum(float(_dataset()[i][1].sum()) for i in range(8))
     assert positives > 0  # cough_probability 1: coughs in (nearly) every sequence
+
+
+def test_distillation_trains_against_an_exported_teacher(tmp_path) -> None:
+    """A stateless ONNX teacher's per-window scores become soft targets (``ctx-distilled``)."""
+    import json
+
+    import soundfile
+    from fx_models import make_energy_model
+
+    from train.data import Clip
+    from train.sequence_fit import EnsembleTeacher, SequenceTrainSettings, train_sequences
+
+    teacher = EnsembleTeacher([make_energy_model(tmp_path / "energy.onnx")])
+    rng = np.random.default_rng(4)
+    quiet, loud = 0.001 * speech_like(rng, 3.0), np.pad(cough_burst(rng), (8000, 20000))
+    scores = teacher(np.concatenate([quiet, loud]).astype(np.float32), HOP * 2)
+    assert scores.shape == ((len(quiet) + len(loud) - WINDOW) // (HOP * 2) + 1,)
+    assert scores[0] < 0.5 < scores.max()  # the energy teacher fires on the loud burst only
+
+    clips = []
+    for i, (label, audio) in enumerate([("cough", loud)] * 3 + [("non_cough", 0.1 * speech_like(rng, 2.0))] * 3):
+        path = tmp_path / f"{label}{i}.wav"
+        soundfile.write(str(path), audio.astype(np.float32), RATE_HZ)
+        clips.append(Clip(path, label))
+    settings = SequenceTrainSettings(out_dir=tmp_path / "run", epochs=1, sequences_per_epoch=32, batch_size=16,
+                                     workers=0, cache_dir=tmp_path / "cache")
+    run = train_sequences(settings, clips, teacher=teacher)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["distilled"] is True and metrics["epochs_run"] == 1 and (run / "model.pt").is_file()

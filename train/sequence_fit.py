@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 
 from train.cache import WaveformCache
 from train.data import Clip, clips_sha256
+from train.errors import DataError
 from train.models import Checkpoint, CoughNet, build_model, count_parameters, preset_config
 from train.outputs import json_safe, save_checkpoint, write_json
 from train.recipes.room import COUGH, event_span, highpass
@@ -114,6 +115,9 @@ def train_sequences(settings: SequenceTrainSettings, clips: Sequence[Clip], room
     spec = config.spec
     cache = WaveformCache(spec.sample_rate, settings.cache_dir)
     background, room, coughs = load_pieces(clips, room_clips, cache)
+    if not background or not coughs:
+        raise DataError(f"a context model needs cough and non-cough clips ({len(coughs)} cough, "
+                        f"{len(background)} other)")
     hop = round(config.hop_fraction * spec.window_samples)
     dataset = SequenceDataset(background, room, coughs, settings.sequences, spec.sample_rate,
                               spec.window_samples, hop, settings.sequences_per_epoch, settings.seed)
