@@ -68,10 +68,10 @@ class TimedScorer(Scorer):
         super().__init__(model)
         self.timers = timers
 
-    def _run(self, feed_rows: np.ndarray, n_windows: int) -> np.ndarray:
+    def _run(self, feed_rows: np.ndarray, n_windows: int, carry: bool = False) -> np.ndarray:
         began = time.perf_counter()  # every session.run, rows or runs, goes through here
         try:
-            return super()._run(feed_rows, n_windows)
+            return super()._run(feed_rows, n_windows, carry)
         finally:
             self.timers["scoring"] += time.perf_counter() - began
 

@@ -49,7 +49,7 @@ class BenchModel:
     trained: bool
 
 
-DEFAULT_MODEL_ENV: Final = "COUGHWATCH_BENCH_DEFAULT_MODEL"
+DEFAULT_MODEL_ENV: Final = "BENCH_DEFAULT_MODEL"
 """A model file to measure as ``default`` instead of the shipped one."""
 RANDOM_PRESETS: Final = ("default", "seed", "fast", "ctx")
 

@@ -164,3 +164,20 @@ def test_a_source_failing_midway_still_closes_the_open_bout(energy_model, tmp_pa
     with pytest.raises(AudioInputError, match="non-finite"):
         pipeline.run(FileSource(path, 16000, block_s=0.5))
     assert len(events.onsets) == 1 and len(events.events) == 1
+
+
+def test_a_scoring_failure_is_not_hidden_by_the_end_of_stream(energy_model: Path) -> None:
+    """A scorer that fails mid-stream: that error reaches the caller (finish() used to try the
+    short-stream path on a long stream and raise IndexError from the ring buffer instead)."""
+    pipeline, _, _ = make_pipeline(energy_model, batch=4)
+
+    def broken(*_args: object, **_kwargs: object) -> np.ndarray:
+        raise RuntimeError("onnxruntime went away")
+
+    pipeline.scorer.score_consecutive = broken  # fault injection: a real session cannot be made to fail
+    audio = np.zeros(16000 * 5, np.float32)
+    with pytest.raises(RuntimeError, match="went away"):
+        try:
+            push(pipeline, audio, [8000] * 10)
+        finally:
+            pipeline.finish()

@@ -183,8 +183,8 @@ class Pipeline:
     def _score_short_stream(self) -> None:
         """A stream shorter than one window is right-padded to one (as in training)."""
         total = self._ring.total_written
-        if self.stats.windows_scored or total == 0:
-            return
+        if self.stats.windows_scored or total == 0 or total >= self.framing.window_samples:
+            return  # (a longer stream with no window scored failed on the way: keep its error)
         window = np.zeros((1, self.framing.window_samples), dtype=np.float32)
         window[0, :total] = self._ring.read(0, total)
         self._handle_scores(np.zeros(1, dtype=np.int64), self.scorer.score(window))
