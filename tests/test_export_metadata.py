@@ -132,7 +132,7 @@ def test_output_columns_must_match_labels(tmp_path: Path):
     [
         pytest.param({"format_version": "99"}, "format version 99", id="future-version"),
         pytest.param({"task": "ranking"}, "unknown task 'ranking'", id="unknown-task"),
-        pytest.param({"feature_spec": "{not json"}, "unreadable metadata", id="bad-spec"),
+        pytest.param({"feature_spec": "{not json"}, "unreadable 'feature_spec' metadata", id="bad-spec"),
         pytest.param({"threshold": "1.5"}, "threshold not in [0, 1]", id="bad-threshold"),
         pytest.param({"run_hop_samples": "-4"}, "run_hop_samples -4 not in [0, window]", id="bad-run-hop"),
         pytest.param({"run_hop_samples": "4000"}, "declares runs (run_hop_samples 4000) but its input "

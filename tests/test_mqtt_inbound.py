@@ -19,7 +19,7 @@ import monitor.mqtt.sink as mqtt_sink
 TESTS = Path(__file__).resolve().parent
 HA_STATUS = "homeassistant/status"
 CONFIGS = "homeassistant/+/+/+/config"
-N_CONFIGS = 8
+N_CONFIGS = 10  # discovery configs per device (monitoring switch and "coughs last night" included)
 BIG_BYTES = 32 * 1024 * 1024
 
 DRIVER = """
